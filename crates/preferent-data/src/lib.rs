@@ -1,0 +1,1 @@
+//! preferent-data (work in progress).

@@ -1,0 +1,1 @@
+//! preferent-diffusion (work in progress).

@@ -1,0 +1,1 @@
+//! preferent-losses (work in progress).

@@ -1,0 +1,1 @@
+//! preferent-models (work in progress).

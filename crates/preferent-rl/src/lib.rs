@@ -1,0 +1,1 @@
+//! preferent-rl (work in progress).

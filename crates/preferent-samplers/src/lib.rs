@@ -1,0 +1,1 @@
+//! preferent-samplers (work in progress).

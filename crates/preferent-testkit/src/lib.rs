@@ -1,0 +1,125 @@
+//! Test support shared by the preferent crates.
+//!
+//! One test suite, several backends: every generic test body is instantiated through
+//! [`TestBackend`] / [`TestAutodiffBackend`], which the `wgpu` feature switches from burn's pure-Rust
+//! CPU backend `Flex` to `Wgpu`.
+//!
+//! ```text
+//! cargo test --workspace                                     # Flex lane
+//! cargo test --workspace --features preferent-testkit/wgpu   # Wgpu lane
+//! ```
+
+use burn::tensor::{backend::Backend, Tensor, TensorData};
+
+/// The backend of the current test lane (`Flex` by default, `Wgpu` with the `wgpu` feature).
+#[cfg(not(feature = "wgpu"))]
+pub type TestBackend = burn::backend::Flex;
+/// The backend of the current test lane (`Flex` by default, `Wgpu` with the `wgpu` feature).
+#[cfg(feature = "wgpu")]
+pub type TestBackend = burn::backend::Wgpu;
+
+/// [`TestBackend`] with reverse-mode automatic differentiation.
+pub type TestAutodiffBackend = burn::backend::Autodiff<TestBackend>;
+
+/// The device of the current lane.
+pub fn device() -> burn::tensor::Device<TestBackend> {
+    Default::default()
+}
+
+/// Human-readable name of the current lane, printed by the lane-report test so CI logs show
+/// which backend (and, for wgpu, which adapter) ran.
+pub fn lane_name() -> &'static str {
+    if cfg!(feature = "wgpu") {
+        "wgpu"
+    } else {
+        "flex"
+    }
+}
+
+/// Builds a tensor on the lane's device from host `f64` values (cast to the backend's float).
+///
+/// Cross-backend tests build their inputs on the host so that every lane sees the same numbers.
+pub fn tensor<B: Backend, const D: usize>(
+    values: &[f64],
+    shape: [usize; D],
+    device: &B::Device,
+) -> Tensor<B, D> {
+    let data: Vec<f32> = values.iter().map(|&v| v as f32).collect();
+    Tensor::from_data(TensorData::new(data, shape), device)
+}
+
+/// Reads a tensor back to the host as `f64` values.
+pub fn to_vec<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f64> {
+    t.into_data()
+        .convert::<f32>()
+        .to_vec::<f32>()
+        .expect("float tensor data")
+        .into_iter()
+        .map(f64::from)
+        .collect()
+}
+
+/// Asserts `|a - e| <= atol + rtol·|e|` elementwise, naming the first index at fault.
+#[track_caller]
+pub fn assert_close(actual: &[f64], expected: &[f64], rtol: f64, atol: f64) {
+    assert_eq!(
+        actual.len(),
+        expected.len(),
+        "length mismatch: actual {} vs expected {}",
+        actual.len(),
+        expected.len()
+    );
+    for (i, (a, e)) in actual.iter().zip(expected).enumerate() {
+        let tol = atol + rtol * e.abs();
+        assert!(
+            (a - e).abs() <= tol && a.is_finite() == e.is_finite(),
+            "index {i}: actual {a} vs expected {e} (|diff| = {}, tol = {tol})",
+            (a - e).abs()
+        );
+    }
+}
+
+/// Central finite-difference gradient of a scalar function of a host vector, in `f64`.
+///
+/// `f` is evaluated at `x ± h·e_i` for every coordinate `i`; the result approximates `∂f/∂x_i`
+/// with error `O(h²)`.
+pub fn finite_difference(f: impl Fn(&[f64]) -> f64, x: &[f64], h: f64) -> Vec<f64> {
+    let mut xp = x.to_vec();
+    (0..x.len())
+        .map(|i| {
+            let orig = xp[i];
+            xp[i] = orig + h;
+            let fp = f(&xp);
+            xp[i] = orig - h;
+            let fm = f(&xp);
+            xp[i] = orig;
+            (fp - fm) / (2.0 * h)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finite_difference_of_cubic_matches_derivative() {
+        // d/dx (x^3 + 2y) = (3x^2, 2)
+        let g = finite_difference(|v| v[0].powi(3) + 2.0 * v[1], &[1.5, -0.25], 1e-5);
+        assert_close(&g, &[6.75, 2.0], 1e-8, 1e-8);
+    }
+
+    #[test]
+    #[should_panic(expected = "index 1")]
+    fn assert_close_names_the_index_at_fault() {
+        assert_close(&[1.0, 2.0], &[1.0, 2.1], 0.0, 1e-3);
+    }
+
+    #[test]
+    fn host_round_trip_on_lane() {
+        let d = device();
+        let t = tensor::<TestBackend, 2>(&[1.0, -2.0, 3.5, 0.25], [2, 2], &d);
+        assert_eq!(t.dims(), [2, 2]);
+        assert_close(&to_vec(t), &[1.0, -2.0, 3.5, 0.25], 0.0, 0.0);
+    }
+}

@@ -1,0 +1,1 @@
+//! preferent facade.
