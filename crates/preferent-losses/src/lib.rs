@@ -8,9 +8,11 @@
 
 pub mod error;
 pub mod numerics;
+pub mod output;
 
 // --- sequence log-probs and the pairwise DPO family ---------------------------------------------
 
 // --- beyond the pairwise family ------------------------------------------------------------------
 
 pub use error::LossError;
+pub use output::LossOutput;
