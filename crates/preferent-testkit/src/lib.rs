@@ -36,6 +36,28 @@ pub fn lane_name() -> &'static str {
     }
 }
 
+/// The adapters wgpu can see, as `name (device type, backend, driver)`, on the wgpu lane.
+///
+/// burn-wgpu picks among these (the default device prefers a discrete GPU, then integrated, then
+/// a CPU adapter such as Mesa's llvmpipe); CI prints this list so its log shows where the wgpu
+/// lane ran.
+#[cfg(feature = "wgpu")]
+pub fn wgpu_adapters() -> Vec<String> {
+    let instance = wgpu::Instance::default();
+    let adapters =
+        futures_lite::future::block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+    adapters
+        .iter()
+        .map(|a| {
+            let i = a.get_info();
+            format!(
+                "{} ({:?}, {:?}, {} {})",
+                i.name, i.device_type, i.backend, i.driver, i.driver_info
+            )
+        })
+        .collect()
+}
+
 /// Builds a tensor on the lane's device from host `f64` values (cast to the backend's float).
 ///
 /// Cross-backend tests build their inputs on the host so that every lane sees the same numbers.
@@ -113,6 +135,21 @@ mod tests {
     #[should_panic(expected = "index 1")]
     fn assert_close_names_the_index_at_fault() {
         assert_close(&[1.0, 2.0], &[1.0, 2.1], 0.0, 1e-3);
+    }
+
+    /// Prints the lane (and, on wgpu, the adapters) so the CI log shows where the suite ran.
+    #[test]
+    fn lane_report() {
+        println!("preferent test lane: {}", lane_name());
+        #[cfg(feature = "wgpu")]
+        {
+            let adapters = wgpu_adapters();
+            for a in &adapters {
+                println!("wgpu adapter: {a}");
+            }
+            assert!(!adapters.is_empty(), "the wgpu lane found no adapter");
+        }
+        assert_eq!(lane_name() == "wgpu", cfg!(feature = "wgpu"));
     }
 
     #[test]

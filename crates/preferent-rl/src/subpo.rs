@@ -1,0 +1,225 @@
+//! SubPO: policy gradients for submodular (non-additive) trajectory objectives.
+//!
+//! The objective is a set function of the visited states, `J(π) = E_τ F({s_0, …, s_H})`, with `F`
+//! monotone submodular (coverage, experiment design). SubPO replaces additive rewards by
+//! marginal gains and weights each log-probability by the gains still to come:
+//!
+//! ```text
+//! Δ_j = F(τ_{0:j+1}) − F(τ_{0:j})                       (marginal gain of step j, F(∅) = 0)
+//! G_i = Σ_{j ≥ i} Δ_j                                    (gain-to-go)
+//! ∇J  ≈ mean_b Σ_i ∇log π(a_i | s_i, i) · (G_i − b_i)
+//! L   = −mean_b Σ_i m_i · log π_i · stopgrad(G_i − b_i)  (surrogate whose gradient is −∇J)
+//! ```
+//!
+//! The reference code (`manish-pra/non-additive-RL/main.py`) weights step `h` by the *cumulative*
+//! `F(τ_{0:h+1})` because its per-step difference line is commented out; this module implements
+//! the paper's gain-to-go form above, a deliberate and documented deviation.
+//!
+//! # References
+//! Prajapat, Mutný, Zeilinger, Krause, "Submodular Reinforcement Learning", arXiv 2307.13372,
+//! the policy-gradient theorem for SubRL (Sec. 4).
+
+use burn::config::Config;
+use burn::tensor::{backend::Backend, Tensor};
+use serde::{Deserialize, Serialize};
+
+use crate::error::RlError;
+
+/// The baseline `b_i` subtracted from the gain-to-go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SubpoBaseline {
+    /// `b_i = 0`.
+    None,
+    /// `b_i` = the batch mean of `G_i` over the trajectories valid at step `i` (a standard
+    /// variance-reduction choice; keeps the gradient unbiased only in expectation over batches).
+    BatchMean,
+}
+
+/// Options of [`subpo_policy_gradient_loss`].
+#[derive(Config, Debug)]
+pub struct SubpoConfig {
+    /// Baseline subtracted from the gain-to-go. Default: [`SubpoBaseline::BatchMean`].
+    #[config(default = "SubpoBaseline::BatchMean")]
+    pub baseline: SubpoBaseline,
+    /// Divide gains by this constant before use. The reference code divides by
+    /// `MAX_Ret = 2(H+1)`; default 1 (no scaling).
+    #[config(default = 1.0)]
+    pub gain_scale: f64,
+}
+
+/// Marginal gains `Δ_j = F(τ_{0:j+1}) − F(τ_{0:j})` of a trajectory under a set function `F`
+/// (evaluated on prefixes; `F` of the empty prefix is taken from `f(&[])`).
+///
+/// # Errors
+/// [`RlError::NonFinite`] when `F` returns NaN or ±∞ on some prefix.
+pub fn marginal_gains<S>(trajectory: &[S], f: impl Fn(&[S]) -> f64) -> Result<Vec<f64>, RlError> {
+    let mut prev = f(&[]);
+    let mut gains = Vec::with_capacity(trajectory.len());
+    for j in 0..trajectory.len() {
+        let cur = f(&trajectory[..=j]);
+        if !cur.is_finite() {
+            return Err(RlError::NonFinite {
+                name: "F(prefix)",
+                index: j,
+            });
+        }
+        gains.push(cur - prev);
+        prev = cur;
+    }
+    Ok(gains)
+}
+
+/// SubPO's policy-gradient surrogate loss.
+///
+/// # Shapes
+/// - `log_probs`: `[B, H]` — `log π(a_i | s_i, i)`, differentiable
+/// - `gains`: `[B, H]` — marginal gains `Δ_i` (treated as constants)
+/// - `mask`: `[B, H]` — 1 on valid steps, 0 on padding
+/// - returns a loss of shape `[1]`: `−(1/B) Σ_b Σ_i m·logπ·(G − b)`.
+///
+/// # Errors
+/// [`RlError::ShapeMismatch`] when the three shapes differ; [`RlError::EmptyBatch`] when
+/// `B·H = 0`.
+///
+/// # References
+/// arXiv 2307.13372; see the module docs.
+pub fn subpo_policy_gradient_loss<B: Backend>(
+    log_probs: Tensor<B, 2>,
+    gains: Tensor<B, 2>,
+    mask: Tensor<B, 2>,
+    config: &SubpoConfig,
+) -> Result<Tensor<B, 1>, RlError> {
+    let dims = log_probs.dims();
+    for (name, t) in [("gains", &gains), ("mask", &mask)] {
+        if t.dims() != dims {
+            return Err(RlError::ShapeMismatch {
+                name,
+                actual: t.dims().to_vec(),
+                expected: dims.to_vec(),
+            });
+        }
+    }
+    let [batch, horizon] = dims;
+    if batch * horizon == 0 {
+        return Err(RlError::EmptyBatch { name: "log_probs" });
+    }
+    let gains = (gains * mask.clone()).div_scalar(config.gain_scale).detach();
+    // Gain-to-go: reverse cumulative sum along the step axis.
+    let to_go = gains.flip([1]).cumsum(1).flip([1]);
+    let weights = match config.baseline {
+        SubpoBaseline::None => to_go,
+        SubpoBaseline::BatchMean => {
+            let count = mask.clone().sum_dim(0).clamp_min(1.0);
+            let mean = (to_go.clone() * mask.clone()).sum_dim(0) / count;
+            to_go - mean
+        }
+    };
+    let weights = (weights * mask.clone()).detach();
+    let objective = (log_probs * mask * weights).sum().div_scalar(batch as f64);
+    Ok(objective.neg())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use preferent_testkit::{
+        assert_close, device, finite_difference, tensor, to_vec, TestAutodiffBackend, TestBackend,
+    };
+    use std::collections::BTreeSet;
+
+    /// Coverage of a 1-D grid: the number of distinct cells within distance 1 of a visited cell.
+    fn coverage(states: &[i32]) -> f64 {
+        let cells: BTreeSet<i32> = states.iter().flat_map(|&s| [s - 1, s, s + 1]).collect();
+        cells.len() as f64
+    }
+
+    #[test]
+    fn marginal_gains_of_coverage() {
+        // Prefix coverages: 3 (0), 4 (0,1), 4 (0,1,0), 7 (0,1,0,5) -> gains 3,1,0,3.
+        let g = marginal_gains(&[0, 1, 0, 5], coverage).unwrap();
+        assert_close(&g, &[3.0, 1.0, 0.0, 3.0], 0.0, 0.0);
+        // Gains telescope to F(τ) − F(∅).
+        assert_close(&[g.iter().sum::<f64>()], &[coverage(&[0, 1, 0, 5])], 0.0, 0.0);
+        let err = marginal_gains(&[1, 2], |s: &[i32]| if s.len() == 2 { f64::NAN } else { 0.0 })
+            .unwrap_err();
+        assert_eq!(err, RlError::NonFinite { name: "F(prefix)", index: 1 });
+    }
+
+    const LP: [f64; 6] = [-0.5, -1.2, -0.3, -2.0, -0.7, -0.1];
+    const GAINS: [f64; 6] = [3.0, 1.0, 0.0, 2.0, 2.0, 5.0];
+    const MASK: [f64; 6] = [1.0, 1.0, 1.0, 1.0, 1.0, 0.0];
+
+    /// f64 host re-derivation of the surrogate (batch-mean baseline).
+    fn host_loss(lp: &[f64]) -> f64 {
+        let (b, h) = (2, 3);
+        let mut to_go = vec![0.0; 6];
+        for r in 0..b {
+            let mut acc = 0.0;
+            for i in (0..h).rev() {
+                acc += GAINS[r * h + i] * MASK[r * h + i];
+                to_go[r * h + i] = acc;
+            }
+        }
+        let mut loss = 0.0;
+        for i in 0..h {
+            let n: f64 = (0..b).map(|r| MASK[r * h + i]).sum::<f64>().max(1.0);
+            let mean: f64 = (0..b).map(|r| to_go[r * h + i] * MASK[r * h + i]).sum::<f64>() / n;
+            for r in 0..b {
+                let k = r * h + i;
+                loss -= MASK[k] * lp[k] * (to_go[k] - mean) * MASK[k];
+            }
+        }
+        loss / b as f64
+    }
+
+    // numpy golden:
+    //   lp=np.array(LP).reshape(2,3); g=np.array(GAINS).reshape(2,3); m=np.array(MASK).reshape(2,3)
+    //   G=np.flip(np.cumsum(np.flip(g*m,1),1),1)          # [[4,1,0],[4,2,0]]
+    //   b=(G*m).sum(0)/np.maximum(m.sum(0),1)              # [4,1.5,0]
+    //   print(-(m*lp*(G-b)*m).sum()/2)                     # -> -0.125
+    #[test]
+    fn golden_value_with_batch_mean_baseline() {
+        let d = device();
+        let t = |v: &[f64]| tensor::<TestBackend, 2>(v, [2, 3], &d);
+        let loss =
+            subpo_policy_gradient_loss(t(&LP), t(&GAINS), t(&MASK), &SubpoConfig::new()).unwrap();
+        assert_close(&to_vec(loss), &[-0.125], 1e-6, 1e-7);
+        assert_close(&[host_loss(&LP)], &[-0.125], 1e-12, 1e-12);
+    }
+
+    #[test]
+    fn without_baseline_equals_gain_to_go_weighting() {
+        let d = device();
+        let t = |v: &[f64]| tensor::<TestBackend, 2>(v, [2, 3], &d);
+        let cfg = SubpoConfig::new().with_baseline(SubpoBaseline::None);
+        let loss = subpo_policy_gradient_loss(t(&LP), t(&GAINS), t(&MASK), &cfg).unwrap();
+        // G = [[4,1,0],[4,2,0]]: -(−0.5·4 −1.2·1 −0.3·0 −2·4 −0.7·2)/2 = 6.3
+        assert_close(&to_vec(loss), &[6.3], 1e-6, 1e-7);
+    }
+
+    #[test]
+    fn gradient_matches_finite_difference() {
+        let d = device();
+        let lp = tensor::<TestAutodiffBackend, 2>(&LP, [2, 3], &d).require_grad();
+        let t = |v: &[f64]| tensor::<TestAutodiffBackend, 2>(v, [2, 3], &d);
+        let loss =
+            subpo_policy_gradient_loss(lp.clone(), t(&GAINS), t(&MASK), &SubpoConfig::new())
+                .unwrap();
+        let g = to_vec(lp.grad(&loss.backward()).unwrap());
+        let fd = finite_difference(host_loss, &LP, 1e-6);
+        assert_close(&g, &fd, 1e-4, 1e-6);
+    }
+
+    #[test]
+    fn bad_shapes_and_empty_batches_are_typed_errors() {
+        let d = device();
+        let a = tensor::<TestBackend, 2>(&LP, [2, 3], &d);
+        let b = tensor::<TestBackend, 2>(&LP, [3, 2], &d);
+        let err =
+            subpo_policy_gradient_loss(a.clone(), b, a.clone(), &SubpoConfig::new()).unwrap_err();
+        assert!(matches!(err, RlError::ShapeMismatch { name: "gains", .. }));
+        let e = || tensor::<TestBackend, 2>(&[], [0, 3], &d);
+        let err = subpo_policy_gradient_loss(e(), e(), e(), &SubpoConfig::new()).unwrap_err();
+        assert_eq!(err, RlError::EmptyBatch { name: "log_probs" });
+    }
+}
