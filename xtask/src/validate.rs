@@ -20,7 +20,14 @@ const CHECKS: &[Check] = &[
     Check {
         label: "clippy (all targets, -D warnings)",
         program: "cargo",
-        args: &["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"],
+        args: &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--",
+            "-D",
+            "warnings",
+        ],
         env: &[],
     },
     Check {
@@ -46,7 +53,12 @@ pub fn run(with_wgpu: bool, with_cuda: bool) -> Result<(), String> {
     let wgpu = Check {
         label: "tests (Wgpu lane)",
         program: "cargo",
-        args: &["test", "--workspace", "--features", "preferent-testkit/wgpu"],
+        args: &[
+            "test",
+            "--workspace",
+            "--features",
+            "preferent-testkit/wgpu",
+        ],
         env: &[],
     };
     let cuda = Check {

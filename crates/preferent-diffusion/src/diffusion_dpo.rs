@@ -143,12 +143,14 @@ mod tests {
     /// `train_diffusion_dpo.py`): used both for the golden value and for finite differences.
     fn host_loss(mw: &[f64], beta: f64) -> f64 {
         let mse = |p: &[f64], i: usize| -> f64 {
-            (0..4).map(|k| (p[i * 4 + k] - NOISE[i * 4 + k]).powi(2)).sum::<f64>() / 4.0
+            (0..4)
+                .map(|k| (p[i * 4 + k] - NOISE[i * 4 + k]).powi(2))
+                .sum::<f64>()
+                / 4.0
         };
         (0..2)
             .map(|i| {
-                let inside =
-                    -beta * ((mse(mw, i) - mse(&ML, i)) - (mse(&RW, i) - mse(&RL, i)));
+                let inside = -beta * ((mse(mw, i) - mse(&ML, i)) - (mse(&RW, i) - mse(&RL, i)));
                 // -log σ(x) = log(1 + e^{-x}) = max(-x, 0) + log1p(e^{-|x|})
                 (-inside).max(0.0) + (-inside.abs()).exp().ln_1p()
             })
@@ -249,7 +251,13 @@ mod tests {
             &DiffusionDpoConfig::new(),
         )
         .unwrap_err();
-        assert!(matches!(err, DiffusionError::ShapeMismatch { name: "model_l", .. }));
+        assert!(matches!(
+            err,
+            DiffusionError::ShapeMismatch {
+                name: "model_l",
+                ..
+            }
+        ));
         let err = diffusion_dpo_loss(
             t(&MW),
             t(&ML),
@@ -259,7 +267,10 @@ mod tests {
             &DiffusionDpoConfig::new().with_beta(0.0),
         )
         .unwrap_err();
-        assert!(matches!(err, DiffusionError::InvalidParameter { name: "beta", .. }));
+        assert!(matches!(
+            err,
+            DiffusionError::InvalidParameter { name: "beta", .. }
+        ));
         let e = || tensor::<TestBackend, 4>(&[], [0, 1, 2, 2], &d);
         let err =
             diffusion_dpo_loss(e(), e(), e(), e(), e(), &DiffusionDpoConfig::new()).unwrap_err();

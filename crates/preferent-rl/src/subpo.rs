@@ -103,7 +103,9 @@ pub fn subpo_policy_gradient_loss<B: Backend>(
     if batch * horizon == 0 {
         return Err(RlError::EmptyBatch { name: "log_probs" });
     }
-    let gains = (gains * mask.clone()).div_scalar(config.gain_scale).detach();
+    let gains = (gains * mask.clone())
+        .div_scalar(config.gain_scale)
+        .detach();
     // Gain-to-go: reverse cumulative sum along the step axis.
     let to_go = gains.flip([1]).cumsum(1).flip([1]);
     let weights = match config.baseline {
@@ -139,10 +141,24 @@ mod tests {
         let g = marginal_gains(&[0, 1, 0, 5], coverage).unwrap();
         assert_close(&g, &[3.0, 1.0, 0.0, 3.0], 0.0, 0.0);
         // Gains telescope to F(τ) − F(∅).
-        assert_close(&[g.iter().sum::<f64>()], &[coverage(&[0, 1, 0, 5])], 0.0, 0.0);
-        let err = marginal_gains(&[1, 2], |s: &[i32]| if s.len() == 2 { f64::NAN } else { 0.0 })
-            .unwrap_err();
-        assert_eq!(err, RlError::NonFinite { name: "F(prefix)", index: 1 });
+        assert_close(
+            &[g.iter().sum::<f64>()],
+            &[coverage(&[0, 1, 0, 5])],
+            0.0,
+            0.0,
+        );
+        let err = marginal_gains(
+            &[1, 2],
+            |s: &[i32]| if s.len() == 2 { f64::NAN } else { 0.0 },
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            RlError::NonFinite {
+                name: "F(prefix)",
+                index: 1
+            }
+        );
     }
 
     const LP: [f64; 6] = [-0.5, -1.2, -0.3, -2.0, -0.7, -0.1];
@@ -152,7 +168,7 @@ mod tests {
     /// f64 host re-derivation of the surrogate (batch-mean baseline).
     fn host_loss(lp: &[f64]) -> f64 {
         let (b, h) = (2, 3);
-        let mut to_go = vec![0.0; 6];
+        let mut to_go = [0.0; 6];
         for r in 0..b {
             let mut acc = 0.0;
             for i in (0..h).rev() {
@@ -163,7 +179,10 @@ mod tests {
         let mut loss = 0.0;
         for i in 0..h {
             let n: f64 = (0..b).map(|r| MASK[r * h + i]).sum::<f64>().max(1.0);
-            let mean: f64 = (0..b).map(|r| to_go[r * h + i] * MASK[r * h + i]).sum::<f64>() / n;
+            let mean: f64 = (0..b)
+                .map(|r| to_go[r * h + i] * MASK[r * h + i])
+                .sum::<f64>()
+                / n;
             for r in 0..b {
                 let k = r * h + i;
                 loss -= MASK[k] * lp[k] * (to_go[k] - mean) * MASK[k];
@@ -202,9 +221,8 @@ mod tests {
         let d = device();
         let lp = tensor::<TestAutodiffBackend, 2>(&LP, [2, 3], &d).require_grad();
         let t = |v: &[f64]| tensor::<TestAutodiffBackend, 2>(v, [2, 3], &d);
-        let loss =
-            subpo_policy_gradient_loss(lp.clone(), t(&GAINS), t(&MASK), &SubpoConfig::new())
-                .unwrap();
+        let loss = subpo_policy_gradient_loss(lp.clone(), t(&GAINS), t(&MASK), &SubpoConfig::new())
+            .unwrap();
         let g = to_vec(lp.grad(&loss.backward()).unwrap());
         let fd = finite_difference(host_loss, &LP, 1e-6);
         assert_close(&g, &fd, 1e-4, 1e-6);
