@@ -1,1 +1,65 @@
-//! preferent-data (work in progress).
+//! # preferent-data
+//!
+//! The preference data users actually bring, read faithfully, transformed the ways the seed
+//! papers need, and batched exactly as preferent-losses consumes it — never dropping a record
+//! without saying so.
+//!
+//! - [`records`]: pairs, ranked / scored responses (UltraFeedback), unpaired feedback (KTO),
+//!   image pairs (Pick-a-Pic, safetensors); each with id, tags and free metadata.
+//! - [`jsonl`]: TRL's standard and conversational JSONL, streamed line by line with typed
+//!   per-line errors ([`DataError::Record`]: file, line, problem), fail-fast or skip-and-count,
+//!   and a [`ReadReport`]; a writer for round trips; a [`ChatTemplate`] hook.
+//! - [`tokenizer`]: the [`Tokenizer`] trait and a byte-level [`ByteTokenizer`].
+//! - [`transform`]: ranked → pairs, curriculum (Curry-DPO), label-flip noise, splits, dedup,
+//!   per-tag subsets and metric tables — seeded ([`SplitMix64`]) and accounting for every record.
+//! - [`batch`]: burn `Dataset` / `Batcher` implementations producing `[prompt+chosen ;
+//!   prompt+rejected]` batches with completion masks, KTO batches and `[B, K, T]` ranked batches.
+//! - [`ref_cache`]: reference log-probs in safetensors keyed by a dataset fingerprint.
+//!
+//! # Example
+//! ```
+//! use preferent_data::{
+//!     ByteTokenizer, ChatMlTemplate, CollatorConfig, Encoder, JsonlReader, JsonlReaderConfig,
+//!     PairCollator, PairRecord,
+//! };
+//! let jsonl = "{\"prompt\": \"2+2=\", \"chosen\": \"4\", \"rejected\": \"5\"}\n";
+//! let reader = JsonlReader::<_, PairRecord>::new(jsonl.as_bytes(), "inline", JsonlReaderConfig::new());
+//! let (pairs, report) = reader.read_all().unwrap();
+//! assert_eq!(report.read, 1);
+//! let collator = PairCollator::new(
+//!     Encoder::new(ByteTokenizer::default(), ChatMlTemplate),
+//!     CollatorConfig::new(),
+//! );
+//! let batch = collator.collate_records(&pairs).unwrap();
+//! assert_eq!(batch.sequences.rows, 2); // chosen row, then rejected row
+//! ```
+
+pub mod batch;
+pub mod error;
+pub mod fingerprint;
+pub mod jsonl;
+pub mod records;
+pub mod ref_cache;
+pub mod rng;
+mod st;
+pub mod tokenizer;
+pub mod transform;
+
+pub use batch::{
+    CollatorConfig, EncodedPair, Encoder, HostPairBatch, PairBatch, PairCollator,
+    PreferenceDataset, RankedBatch, RankedCollator, TruncationConfig, TruncationMode,
+    TruncationStats, UnpairedBatch, UnpairedCollator,
+};
+pub use error::{DataError, RecordProblem};
+pub use fingerprint::dataset_fingerprint;
+pub use jsonl::{
+    read_jsonl, write_jsonl, ChatMlTemplate, ChatTemplate, JsonlReader, JsonlReaderConfig,
+    JsonlWriter, ReadPolicy, ReadReport,
+};
+pub use records::{
+    Condition, Convention, Image, ImagePairRecord, Message, PairLabel, PairRecord, RankedRecord,
+    RankedResponse, Record, RecordMeta, Text, UnpairedRecord,
+};
+pub use ref_cache::RefLogpCache;
+pub use rng::SplitMix64;
+pub use tokenizer::{ByteTokenizer, ByteTokenizerConfig, Tokenizer};

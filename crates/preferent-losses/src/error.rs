@@ -37,4 +37,41 @@ pub enum LossError {
         /// The offending argument.
         name: &'static str,
     },
+    /// A loss variant needs an input that the caller did not supply.
+    #[error("missing input `{name}`: {reason}")]
+    MissingInput {
+        /// The missing argument.
+        name: &'static str,
+        /// Which setting needs it.
+        reason: &'static str,
+    },
+    /// An index (e.g. a token label) lies outside its valid range.
+    #[error("index out of range in `{name}`: {value} is not in [0, {bound})")]
+    IndexOutOfRange {
+        /// The offending argument.
+        name: &'static str,
+        /// The offending value.
+        value: i64,
+        /// The exclusive upper bound.
+        bound: usize,
+    },
+    /// A string does not name a known variant (e.g. an unknown TRL `loss_type`).
+    #[error("unknown {kind} `{value}`")]
+    UnknownVariant {
+        /// What was being parsed (e.g. "DPO loss_type").
+        kind: &'static str,
+        /// The string given.
+        value: String,
+    },
+    /// An input value lies outside the domain the loss is defined on (e.g. a mean log-prob that
+    /// is not negative, target weights that are not a distribution, too few valid list entries).
+    #[error("input out of domain: `{name}` at index {index}: must be {requirement}")]
+    OutOfDomain {
+        /// The offending argument.
+        name: &'static str,
+        /// The first offending index (flat element index, or row for per-row requirements).
+        index: usize,
+        /// The requirement, in words.
+        requirement: &'static str,
+    },
 }

@@ -4,15 +4,88 @@
 //! (every variant TRL ships), SimPO, IPO, cDPO/rDPO, f-DPO, KTO, ORPO, SLiC, SRPO, BRAIn,
 //! token-level implicit rewards, reward-model losses, and the sequence log-prob machinery under
 //! them. Every loss is a pure function: log-probs (and masks) in, a loss plus a detached metrics
-//! struct out.
+//! struct out. Variants are enums, hyperparameters are `burn` configs whose defaults name their
+//! source, and bad input is a typed [`LossError`], never a panic.
+//!
+//! ## Crate map
+//!
+//! | module | what |
+//! |---|---|
+//! | [`logprobs`] | per-token / per-sequence log-probs from logits: direct, chunked (bounded temporaries), fused from hidden states + LM head; the shift-by-one helper |
+//! | [`pairwise`] | the DPO family over `(policy, reference) × (chosen, rejected)` log-probs: [`pairwise::DpoConfig`], [`pairwise::DpoLossType`], f-divergences, WPO, LD-DPO, RPO, weighted sums, TRL metrics |
+//! | [`numerics`] | stable `log σ`, softplus, logsumexp |
+//! | [`output`] | [`LossOutput`]: the differentiable loss plus detached metrics |
+//! | [`error`] | [`LossError`] |
+//!
+//! Beyond the pairwise family (SimPO, ORPO, KTO, Bradley–Terry, Plackett–Luce, SRPO, BRAIn,
+//! token-level rewards, DPORM) each loss has its own module, named after it.
+//!
+//! ## A DPO step
+//!
+//! ```text
+//! let pol = logprobs::sequence_logprobs_chunked(policy_logits, labels, mask, 256)?;   // [B, T, V] → [B]
+//! let refr = logprobs::sequence_logprobs_chunked(ref_logits, labels, mask, 256)?;     // inner backend, no graph
+//! let batch = PairwiseBatch::new(pol_chosen, pol_rejected, ref_chosen, ref_rejected);
+//! let out = DpoConfig::new().with_beta(0.1).init()?.forward(batch)?;
+//! let grads = out.loss.backward();          // out.metrics.rewards_accuracies, …
+//! ```
+//!
+//! ## TRL `DPOConfig` → preferent
+//!
+//! Strings appear only at the boundary ([`pairwise::DpoLossType::from_trl`]); everything else is
+//! typed. "HEAD" is TRL commit `f2cd577`, "legacy" is v0.23.0.
+//!
+//! | TRL | preferent |
+//! |---|---|
+//! | `loss_type="sigmoid"` | [`DpoLossType::Sigmoid`](pairwise::DpoLossType::Sigmoid) ([`sigmoid_loss`](pairwise::sigmoid_loss)) |
+//! | `"sigmoid"` + `label_smoothing=ε` (legacy cDPO) | `Sigmoid` + [`DpoConfig::label_smoothing`](pairwise::DpoConfig::label_smoothing) (HEAD ignores ε here) |
+//! | `"hinge"` (SLiC) | [`DpoLossType::Hinge`](pairwise::DpoLossType::Hinge) ([`hinge_loss`](pairwise::hinge_loss)) |
+//! | `"ipo"` | [`DpoLossType::Ipo`](pairwise::DpoLossType::Ipo) ([`ipo_loss`](pairwise::ipo_loss); needs lengths) |
+//! | `"exo_pair"` | [`DpoLossType::ExoPair`](pairwise::DpoLossType::ExoPair) ([`exo_pair_loss`](pairwise::exo_pair_loss); ε > 0) |
+//! | `"nca_pair"` | [`DpoLossType::NcaPair`](pairwise::DpoLossType::NcaPair) ([`nca_pair_loss`](pairwise::nca_pair_loss)) |
+//! | `"robust"` (rDPO) | [`DpoLossType::Robust`](pairwise::DpoLossType::Robust) ([`robust_loss`](pairwise::robust_loss)) |
+//! | `"bco_pair"` | [`DpoLossType::BcoPair`](pairwise::DpoLossType::BcoPair) ([`bco_pair_loss`](pairwise::bco_pair_loss); legacy δ via [`BcoRunningMean`](pairwise::BcoRunningMean)) |
+//! | `"sppo_hard"` | [`DpoLossType::SppoHard`](pairwise::DpoLossType::SppoHard) ([`sppo_hard_loss`](pairwise::sppo_hard_loss)) |
+//! | `"aot"` | [`DpoLossType::Aot`](pairwise::DpoLossType::Aot) ([`aot_loss`](pairwise::aot_loss)) |
+//! | `"aot_unpaired"` (legacy `"aot_pair"`) | [`DpoLossType::AotUnpaired`](pairwise::DpoLossType::AotUnpaired) ([`aot_unpaired_loss`](pairwise::aot_unpaired_loss)) |
+//! | `"apo_zero"` | [`DpoLossType::ApoZero`](pairwise::DpoLossType::ApoZero) ([`apo_zero_loss`](pairwise::apo_zero_loss)) |
+//! | `"apo_down"` | [`DpoLossType::ApoDown`](pairwise::DpoLossType::ApoDown) ([`apo_down_loss`](pairwise::apo_down_loss)) |
+//! | `"discopop"` | [`DpoLossType::DiscoPop`](pairwise::DpoLossType::DiscoPop) ([`discopop_loss`](pairwise::discopop_loss)) |
+//! | `"sft"` | [`DpoLossType::Sft`](pairwise::DpoLossType::Sft) ([`sft_loss`](pairwise::sft_loss)) |
+//! | `"sigmoid_norm"` | [`DpoLossType::SigmoidNorm`](pairwise::DpoLossType::SigmoidNorm) ([`sigmoid_norm_loss`](pairwise::sigmoid_norm_loss)) |
+//! | `loss_type=[…]`, `loss_weights=[…]` | [`DpoConfig::loss_types`](pairwise::DpoConfig::loss_types), [`DpoConfig::loss_weights`](pairwise::DpoConfig::loss_weights) |
+//! | `f_divergence_type` | [`FDivergenceType`](pairwise::FDivergenceType) ([`f_divergence_score`](pairwise::f_divergence_score)) |
+//! | `f_alpha_divergence_coef` | [`DpoConfig::f_alpha_divergence_coef`](pairwise::DpoConfig::f_alpha_divergence_coef), HEAD convention; legacy/paper α via [`alpha_coef_from_paper`](pairwise::alpha_coef_from_paper) |
+//! | `reference_free` (legacy) | [`DpoConfig::reference_free`](pairwise::DpoConfig::reference_free) or [`PairwiseBatch::reference_free`](pairwise::PairwiseBatch::reference_free) |
+//! | `use_weighting` (WPO) | [`DpoConfig::use_weighting`](pairwise::DpoConfig::use_weighting) + [`wpo_log_weights`](pairwise::wpo_log_weights) |
+//! | `ld_alpha` (LD-DPO) | [`ld_dpo_logps`](pairwise::ld_dpo_logps) (apply to policy and reference) |
+//! | `rpo_alpha` (legacy RPO) | [`DpoConfig::rpo_alpha`](pairwise::DpoConfig::rpo_alpha) |
+//! | `discopop_tau` | [`DpoConfig::discopop_tau`](pairwise::DpoConfig::discopop_tau) |
+//! | `selective_log_softmax` | [`logprobs::sequence_logprobs`] / [`logprobs::sequence_logprobs_chunked`] |
+//! | `use_liger_kernel` | [`logprobs::sequence_logprobs_fused`] |
+//! | `rewards/*`, `logps/*` metrics | [`PairwiseMetrics`](pairwise::PairwiseMetrics) |
+//!
+//! CPO's `loss_type="simpo"`, ORPO and KTO live in their own modules (see the crate map).
 
 pub mod error;
 pub mod numerics;
 pub mod output;
 
 // --- sequence log-probs and the pairwise DPO family ---------------------------------------------
+pub mod logprobs;
+pub mod pairwise;
 
 // --- beyond the pairwise family ------------------------------------------------------------------
+mod beyond_checks;
+pub mod bradley_terry;
+pub mod brain;
+pub mod dporm;
+pub mod kto;
+pub mod orpo;
+pub mod plackett_luce;
+pub mod simpo;
+pub mod srpo;
+pub mod token_reward;
 
 pub use error::LossError;
 pub use output::LossOutput;

@@ -1,1 +1,31 @@
-//! preferent-models (work in progress).
+//! Reference networks and training utilities for preferent experiments, tests and the demo.
+//!
+//! Every network is generic over a burn [`Backend`](burn::tensor::backend::Backend) and built
+//! from a `#[derive(Config)]` configuration:
+//!
+//! - [`ByteLm`]: byte-level causal transformer LM with per-token log-probabilities;
+//! - [`RewardModel`]: Bradley-Terry reward head on the LM trunk;
+//! - [`MlpDenoiser`]: ε-prediction MLP with a sinusoidal time embedding for low-dimensional data;
+//! - [`UNet`]: small conv U-Net for 8×8 / 16×16 images with optional cross-attention;
+//! - [`MlpClassifier`]: small classifier with a feature layer, for sample-quality metrics.
+//!
+//! [`train`] holds the training state on burn's optimisers and schedulers with safetensors
+//! checkpoints; [`datasets`] ships the UCI 8×8 digits and seeded 2-D sets.
+
+mod classifier;
+pub mod datasets;
+mod error;
+mod lm;
+mod mlp_denoiser;
+mod reward;
+mod time_embedding;
+pub mod train;
+mod unet;
+
+pub use classifier::{MlpClassifier, MlpClassifierConfig};
+pub use error::{Error, Result};
+pub use lm::{ByteLm, ByteLmConfig};
+pub use mlp_denoiser::{MlpDenoiser, MlpDenoiserConfig};
+pub use reward::{bradley_terry_loss, RewardModel, RewardModelConfig};
+pub use time_embedding::sinusoidal_embedding;
+pub use unet::{CrossAttnBlock, ResBlock, UNet, UNetConfig};

@@ -1,0 +1,319 @@
+//! A byte-level causal transformer language model.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::attention::generate_autoregressive_mask;
+use burn::nn::transformer::{TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput};
+use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{backend::Backend, Int, Tensor, TensorData};
+use rand::Rng;
+
+use crate::error::invalid;
+
+/// Configuration of [`ByteLm`], a pre-norm GPT-style decoder over bytes.
+///
+/// Defaults (≈2.7 M parameters) follow the nanoGPT "baby" character model scaled down to CPU
+/// size: 6 layers, width 192, 6 heads, 4× feed-forward, no dropout. [`ByteLmConfig::tiny`] gives
+/// a ≈0.1 M-parameter model for tests and the quick demo.
+///
+/// # References
+/// Radford et al. 2019 (GPT-2, pre-norm blocks); karpathy/nanoGPT `model.py`.
+#[derive(Config, Debug)]
+pub struct ByteLmConfig {
+    /// Vocabulary size (256 for raw bytes).
+    #[config(default = 256)]
+    pub vocab_size: usize,
+    /// Model width.
+    #[config(default = 192)]
+    pub d_model: usize,
+    /// Attention heads (must divide `d_model`).
+    #[config(default = 6)]
+    pub n_heads: usize,
+    /// Transformer blocks.
+    #[config(default = 6)]
+    pub n_layers: usize,
+    /// Feed-forward width.
+    #[config(default = 768)]
+    pub d_ff: usize,
+    /// Longest sequence the learned position table covers.
+    #[config(default = 128)]
+    pub max_seq_len: usize,
+    /// Dropout (0 keeps training deterministic).
+    #[config(default = 0.0)]
+    pub dropout: f64,
+}
+
+impl ByteLmConfig {
+    /// A small model (width 64, 2 layers, 4 heads, context 32) for tests and the quick demo.
+    pub fn tiny() -> Self {
+        Self::new()
+            .with_d_model(64)
+            .with_n_heads(4)
+            .with_n_layers(2)
+            .with_d_ff(256)
+            .with_max_seq_len(32)
+    }
+
+    /// Checks the configuration.
+    pub fn validate(&self) -> crate::Result<()> {
+        if self.vocab_size == 0 {
+            return Err(invalid("vocab_size", self.vocab_size, "must be positive"));
+        }
+        if self.d_model == 0 || self.n_heads == 0 || self.d_model % self.n_heads != 0 {
+            return Err(invalid(
+                "n_heads",
+                self.n_heads,
+                "must be positive and divide d_model",
+            ));
+        }
+        if self.n_layers == 0 || self.d_ff == 0 || self.max_seq_len == 0 {
+            return Err(invalid(
+                "n_layers/d_ff/max_seq_len",
+                format!("{}/{}/{}", self.n_layers, self.d_ff, self.max_seq_len),
+                "must be positive",
+            ));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(invalid("dropout", self.dropout, "must be in [0, 1)"));
+        }
+        Ok(())
+    }
+
+    /// Builds the model with freshly initialised weights.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> crate::Result<ByteLm<B>> {
+        self.validate()?;
+        let model = ByteLm {
+            tok_emb: EmbeddingConfig::new(self.vocab_size, self.d_model).init(device),
+            pos_emb: EmbeddingConfig::new(self.max_seq_len, self.d_model).init(device),
+            blocks: TransformerEncoderConfig::new(self.d_model, self.d_ff, self.n_heads, self.n_layers)
+                .with_dropout(self.dropout)
+                .with_norm_first(true)
+                .init(device),
+            norm: LayerNormConfig::new(self.d_model).init(device),
+            head: LinearConfig::new(self.d_model, self.vocab_size)
+                .with_bias(false)
+                .init(device),
+            vocab_size: self.vocab_size,
+            max_seq_len: self.max_seq_len,
+        };
+        crate::train::materialize(&model);
+        Ok(model)
+    }
+}
+
+/// Byte-level causal transformer LM: token + learned position embeddings, pre-norm transformer
+/// blocks with a causal mask, final LayerNorm, linear head.
+///
+/// ```text
+/// h_0 = E_tok[x] + E_pos[0..T]
+/// h_l = Block_l(h_{l−1}, causal mask)        l = 1 … L
+/// logits = W · LayerNorm(h_L)
+/// ```
+///
+/// # Shapes
+/// - tokens `[batch, T]` (Int, ids < `vocab_size`, `T ≤ max_seq_len`) → logits `[batch, T, vocab]`
+#[derive(Module, Debug)]
+pub struct ByteLm<B: Backend> {
+    /// Token embedding.
+    pub tok_emb: Embedding<B>,
+    /// Learned position embedding.
+    pub pos_emb: Embedding<B>,
+    /// Causal transformer blocks (burn's encoder with an autoregressive mask).
+    pub blocks: TransformerEncoder<B>,
+    /// Final LayerNorm.
+    pub norm: LayerNorm<B>,
+    /// Output projection to the vocabulary.
+    pub head: Linear<B>,
+    /// Vocabulary size.
+    pub vocab_size: usize,
+    /// Context length.
+    pub max_seq_len: usize,
+}
+
+impl<B: Backend> ByteLm<B> {
+    /// Checks that `tokens` fits this model: rank-2, `1 ≤ T ≤ max_seq_len`, ids in range.
+    pub fn check_tokens(&self, tokens: &Tensor<B, 2, Int>) -> crate::Result<()> {
+        let [b, t] = tokens.dims();
+        if b == 0 || t == 0 || t > self.max_seq_len {
+            return Err(crate::Error::Shape {
+                what: "tokens",
+                expected: format!("[batch ≥ 1, 1 ≤ T ≤ {}]", self.max_seq_len),
+                got: vec![b, t],
+            });
+        }
+        let max = tokens.clone().max().into_scalar();
+        let min = tokens.clone().min().into_scalar();
+        let (max, min): (i64, i64) = (
+            burn::tensor::ElementConversion::elem(max),
+            burn::tensor::ElementConversion::elem(min),
+        );
+        if min < 0 || max >= self.vocab_size as i64 {
+            return Err(crate::Error::Sequence(format!(
+                "token ids must lie in 0..{}, got range {min}..={max}",
+                self.vocab_size
+            )));
+        }
+        Ok(())
+    }
+
+    /// Final hidden states (after the last LayerNorm).
+    ///
+    /// # Shapes
+    /// `[batch, T]` → `[batch, T, d_model]`
+    ///
+    /// # Panics
+    /// If `T > max_seq_len` (use [`ByteLm::check_tokens`] on untrusted input).
+    pub fn hidden(&self, tokens: Tensor<B, 2, Int>) -> Tensor<B, 3> {
+        let [b, t] = tokens.dims();
+        let device = tokens.device();
+        let pos = Tensor::<B, 1, Int>::arange(0..t as i64, &device).reshape([1, t]);
+        let h = self.tok_emb.forward(tokens) + self.pos_emb.forward(pos);
+        let mask = generate_autoregressive_mask::<B>(b, t, &device);
+        let h = self
+            .blocks
+            .forward(TransformerEncoderInput::new(h).mask_attn(mask));
+        self.norm.forward(h)
+    }
+
+    /// Next-token logits at every position.
+    ///
+    /// # Shapes
+    /// `[batch, T]` → `[batch, T, vocab_size]`
+    ///
+    /// # Panics
+    /// If `T > max_seq_len`.
+    pub fn forward(&self, tokens: Tensor<B, 2, Int>) -> Tensor<B, 3> {
+        self.head.forward(self.hidden(tokens))
+    }
+
+    /// Per-token log-probabilities of the given sequences under the model.
+    ///
+    /// ```text
+    /// out[b, i] = log p(x[b, i+1] | x[b, 0..=i]),   i = 0 … T−2
+    /// ```
+    ///
+    /// # Shapes
+    /// `[batch, T]` → `[batch, T−1]` (position `i` scores token `i+1`)
+    pub fn token_log_probs(&self, tokens: Tensor<B, 2, Int>) -> Tensor<B, 2> {
+        let [b, t] = tokens.dims();
+        let logits = self.forward(tokens.clone());
+        let v = self.vocab_size;
+        let logp = log_softmax(logits.slice([0..b, 0..t - 1, 0..v]), 2);
+        let targets = tokens.slice([0..b, 1..t]).reshape([b, t - 1, 1]);
+        logp.gather(2, targets).reshape([b, t - 1])
+    }
+
+    /// Mean next-token cross-entropy over positions where `loss_mask` is 1.
+    ///
+    /// # Shapes
+    /// tokens `[batch, T]`, loss_mask `[batch, T−1]` (1 = score token `i+1`) → `[1]`
+    pub fn lm_loss(&self, tokens: Tensor<B, 2, Int>, loss_mask: Tensor<B, 2>) -> Tensor<B, 1> {
+        let lp = self.token_log_probs(tokens);
+        let denom = loss_mask.clone().sum().clamp_min(1.0);
+        (lp * loss_mask).sum().neg() / denom
+    }
+
+    /// Autoregressive sampling (no KV cache: the whole prefix is re-run each step, fine for the
+    /// short sequences this model is for).
+    ///
+    /// Every prompt must have the same length. Sampling uses `temperature` (≤ 0 means greedy
+    /// argmax). Generation of a row stops after `stop` is produced; the returned completions exclude
+    /// the prompt and include the stop byte if produced.
+    pub fn generate<R: Rng>(
+        &self,
+        prompts: &[Vec<u32>],
+        max_new_tokens: usize,
+        temperature: f64,
+        stop: Option<u32>,
+        rng: &mut R,
+        device: &B::Device,
+    ) -> crate::Result<Vec<Vec<u32>>> {
+        let Some(first) = prompts.first() else {
+            return Ok(Vec::new());
+        };
+        let p_len = first.len();
+        if p_len == 0 || prompts.iter().any(|p| p.len() != p_len) {
+            return Err(crate::Error::Sequence(
+                "generate needs non-empty prompts of one common length".into(),
+            ));
+        }
+        if p_len + max_new_tokens > self.max_seq_len {
+            return Err(crate::Error::Sequence(format!(
+                "prompt length {p_len} + {max_new_tokens} new tokens exceeds max_seq_len {}",
+                self.max_seq_len
+            )));
+        }
+        if let Some(bad) = prompts.iter().flatten().find(|&&x| x as usize >= self.vocab_size) {
+            return Err(crate::Error::Sequence(format!(
+                "token id {bad} not below vocab size {}",
+                self.vocab_size
+            )));
+        }
+        let n = prompts.len();
+        let v = self.vocab_size;
+        let mut seqs: Vec<Vec<u32>> = prompts.to_vec();
+        let mut done = vec![false; n];
+        for _ in 0..max_new_tokens {
+            if done.iter().all(|&d| d) {
+                break;
+            }
+            let t = seqs[0].len();
+            let flat: Vec<i64> = seqs.iter().flatten().map(|&x| x as i64).collect();
+            let tokens = Tensor::<B, 2, Int>::from_data(TensorData::new(flat, [n, t]), device);
+            let logits = self.forward(tokens).slice([0..n, t - 1..t, 0..v]).reshape([n, v]);
+            let rows: Vec<f32> = logits
+                .into_data()
+                .convert::<f32>()
+                .to_vec::<f32>()
+                .map_err(|e| crate::Error::Sequence(format!("reading logits: {e:?}")))?;
+            for (i, seq) in seqs.iter_mut().enumerate() {
+                let next = if done[i] {
+                    0
+                } else {
+                    sample_row(&rows[i * v..(i + 1) * v], temperature, rng)
+                };
+                seq.push(next);
+                if stop == Some(next) {
+                    done[i] = true;
+                }
+            }
+        }
+        Ok(seqs
+            .into_iter()
+            .map(|s| {
+                let mut c = s[p_len..].to_vec();
+                if let Some(pos) = stop.and_then(|st| c.iter().position(|&x| x == st)) {
+                    c.truncate(pos + 1);
+                }
+                c
+            })
+            .collect())
+    }
+}
+
+/// Draws one index from softmax(logits / temperature) (argmax when `temperature ≤ 0`).
+fn sample_row<R: Rng>(logits: &[f32], temperature: f64, rng: &mut R) -> u32 {
+    let argmax = logits
+        .iter()
+        .enumerate()
+        .fold((0usize, f32::NEG_INFINITY), |acc, (i, &x)| if x > acc.1 { (i, x) } else { acc })
+        .0;
+    if temperature <= 0.0 {
+        return argmax as u32;
+    }
+    let m = logits[argmax] as f64;
+    let w: Vec<f64> = logits
+        .iter()
+        .map(|&x| ((x as f64 - m) / temperature).exp())
+        .collect();
+    let total: f64 = w.iter().sum();
+    let mut u = rng.random::<f64>() * total;
+    for (i, wi) in w.iter().enumerate() {
+        u -= wi;
+        if u <= 0.0 {
+            return i as u32;
+        }
+    }
+    argmax as u32
+}

@@ -1,0 +1,272 @@
+//! A small convolutional U-Net for 8×8 / 16×16 images with optional cross-attention conditioning.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::attention::{CrossAttention, CrossAttentionConfig};
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::{GroupNorm, GroupNormConfig, Linear, LinearConfig, PaddingConfig2d};
+use burn::tensor::activation::silu;
+use burn::tensor::module::avg_pool2d;
+use burn::tensor::{backend::Backend, Tensor};
+
+use crate::error::invalid;
+use crate::time_embedding::sinusoidal_embedding;
+
+/// Configuration of [`UNet`].
+///
+/// One down/up level (H×W → H/2×W/2), GroupNorm-SiLU-conv residual blocks with an additive time
+/// embedding as in DDPM, and, when `context_dim` is set, one cross-attention layer at the bottleneck
+/// (the Stable Diffusion conditioning pattern, at toy scale).
+#[derive(Config, Debug)]
+pub struct UNetConfig {
+    /// Image channels.
+    #[config(default = 1)]
+    pub in_channels: usize,
+    /// Channels at full resolution (the bottleneck has twice as many).
+    #[config(default = 32)]
+    pub base_channels: usize,
+    /// Width of the sinusoidal time embedding.
+    #[config(default = 64)]
+    pub time_dim: usize,
+    /// GroupNorm groups (must divide `base_channels`).
+    #[config(default = 8)]
+    pub groups: usize,
+    /// Width of the conditioning tokens; `None` builds an unconditional network.
+    #[config(default = "None")]
+    pub context_dim: Option<usize>,
+    /// Cross-attention heads (must divide `2·base_channels`).
+    #[config(default = 1)]
+    pub n_heads: usize,
+}
+
+impl UNetConfig {
+    /// Builds the U-Net.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> crate::Result<UNet<B>> {
+        let c = self.base_channels;
+        if self.in_channels == 0 || c == 0 || self.groups == 0 || c % self.groups != 0 {
+            return Err(invalid(
+                "groups",
+                self.groups,
+                "channels must be positive and groups must divide base_channels",
+            ));
+        }
+        if self.time_dim < 2 {
+            return Err(invalid("time_dim", self.time_dim, "must be ≥ 2"));
+        }
+        if self.n_heads == 0 || (2 * c) % self.n_heads != 0 {
+            return Err(invalid("n_heads", self.n_heads, "must divide 2·base_channels"));
+        }
+        let t = 4 * c;
+        let conv3 = |i: usize, o: usize| {
+            Conv2dConfig::new([i, o], [3, 3])
+                .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                .init(device)
+        };
+        let attn = match self.context_dim {
+            None => None,
+            Some(0) => return Err(invalid("context_dim", 0, "must be positive")),
+            Some(dc) => Some(CrossAttnBlock {
+                norm: GroupNormConfig::new(self.groups, 2 * c).init(device),
+                attn: CrossAttentionConfig::new(2 * c, dc, self.n_heads, self.n_heads, 2 * c / self.n_heads)
+                    .with_dropout(0.0)
+                    .init(device),
+            }),
+        };
+        let model = UNet {
+            time_1: LinearConfig::new(self.time_dim, t).init(device),
+            time_2: LinearConfig::new(t, t).init(device),
+            conv_in: conv3(self.in_channels, c),
+            down: ResBlock::new(c, c, t, self.groups, device),
+            mid_1: ResBlock::new(c, 2 * c, t, self.groups, device),
+            attn,
+            mid_2: ResBlock::new(2 * c, 2 * c, t, self.groups, device),
+            up: ResBlock::new(3 * c, c, t, self.groups, device),
+            norm_out: GroupNormConfig::new(self.groups, c).init(device),
+            conv_out: conv3(c, self.in_channels),
+            time_dim: self.time_dim,
+        };
+        crate::train::materialize(&model);
+        Ok(model)
+    }
+}
+
+/// GroupNorm → SiLU → conv → (+ time) → GroupNorm → SiLU → conv, plus a (1×1) skip.
+#[derive(Module, Debug)]
+pub struct ResBlock<B: Backend> {
+    /// First norm.
+    pub norm_1: GroupNorm<B>,
+    /// First 3×3 conv.
+    pub conv_1: Conv2d<B>,
+    /// Time-embedding projection to channels.
+    pub time: Linear<B>,
+    /// Second norm.
+    pub norm_2: GroupNorm<B>,
+    /// Second 3×3 conv.
+    pub conv_2: Conv2d<B>,
+    /// 1×1 skip when the channel count changes.
+    pub skip: Option<Conv2d<B>>,
+}
+
+impl<B: Backend> ResBlock<B> {
+    fn new(i: usize, o: usize, t: usize, groups: usize, device: &B::Device) -> Self {
+        let conv3 = |i: usize, o: usize| {
+            Conv2dConfig::new([i, o], [3, 3])
+                .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
+                .init(device)
+        };
+        let g_in = if i % groups == 0 { groups } else { 1 };
+        Self {
+            norm_1: GroupNormConfig::new(g_in, i).init(device),
+            conv_1: conv3(i, o),
+            time: LinearConfig::new(t, o).init(device),
+            norm_2: GroupNormConfig::new(groups, o).init(device),
+            conv_2: conv3(o, o),
+            skip: (i != o).then(|| Conv2dConfig::new([i, o], [1, 1]).init(device)),
+        }
+    }
+
+    /// `[b, i, h, w]`, time `[b, t]` → `[b, o, h, w]`.
+    pub fn forward(&self, x: Tensor<B, 4>, temb: Tensor<B, 2>) -> Tensor<B, 4> {
+        let h = self.conv_1.forward(silu(self.norm_1.forward(x.clone())));
+        let [b, o, _, _] = h.dims();
+        let h = h + self.time.forward(silu(temb)).reshape([b, o, 1, 1]);
+        let h = self.conv_2.forward(silu(self.norm_2.forward(h)));
+        let skip = match &self.skip {
+            Some(conv) => conv.forward(x),
+            None => x,
+        };
+        h + skip
+    }
+}
+
+/// Pre-norm residual cross-attention from image positions to conditioning tokens.
+#[derive(Module, Debug)]
+pub struct CrossAttnBlock<B: Backend> {
+    /// Norm on the image features.
+    pub norm: GroupNorm<B>,
+    /// burn's cross-attention (queries: pixels, keys/values: context tokens).
+    pub attn: CrossAttention<B>,
+}
+
+impl<B: Backend> CrossAttnBlock<B> {
+    /// `[b, c, h, w]`, context `[b, L, d_ctx]` → `[b, c, h, w]`.
+    pub fn forward(&self, x: Tensor<B, 4>, context: Tensor<B, 3>) -> Tensor<B, 4> {
+        let [b, c, h, w] = x.dims();
+        let q = self
+            .norm
+            .forward(x.clone())
+            .reshape([b, c, h * w])
+            .swap_dims(1, 2);
+        let a = self.attn.forward(q, context, None);
+        x + a.swap_dims(1, 2).reshape([b, c, h, w])
+    }
+}
+
+/// Small ε-prediction U-Net.
+///
+/// ```text
+/// e = Lin(SiLU(Lin(sinusoidal(t))))
+/// h0 = conv_in(x);  h1 = Res(h0, e)                          (H×W, c)
+/// m  = Res(AvgPool2(h1), e) → [CrossAttn(m, ctx)] → Res(·, e)  (H/2×W/2, 2c)
+/// u  = Res(concat(Upsample2(m), h1), e)                      (H×W, c)
+/// ε̂  = conv_out(SiLU(GroupNorm(u)))
+/// ```
+///
+/// # Shapes
+/// - x `[batch, C, H, W]` (H, W even), t `[batch]`, context `[batch, L, context_dim]` → `[batch, C, H, W]`
+///
+/// # References
+/// Ronneberger et al. 2015 (arXiv 1505.04597); Ho et al. 2020 (arXiv 2006.11239) Appendix B;
+/// Rombach et al. 2022 (arXiv 2112.10752) §3.3 (cross-attention conditioning).
+#[derive(Module, Debug)]
+pub struct UNet<B: Backend> {
+    /// Time MLP, first layer.
+    pub time_1: Linear<B>,
+    /// Time MLP, second layer.
+    pub time_2: Linear<B>,
+    /// Input conv.
+    pub conv_in: Conv2d<B>,
+    /// Full-resolution block.
+    pub down: ResBlock<B>,
+    /// First bottleneck block.
+    pub mid_1: ResBlock<B>,
+    /// Optional cross-attention at the bottleneck.
+    pub attn: Option<CrossAttnBlock<B>>,
+    /// Second bottleneck block.
+    pub mid_2: ResBlock<B>,
+    /// Decoder block on the concatenated skip.
+    pub up: ResBlock<B>,
+    /// Output norm.
+    pub norm_out: GroupNorm<B>,
+    /// Output conv.
+    pub conv_out: Conv2d<B>,
+    /// Width of the sinusoidal embedding.
+    pub time_dim: usize,
+}
+
+impl<B: Backend> UNet<B> {
+    /// Predicts ε, failing on odd spatial sizes or a context that does not match the config.
+    pub fn try_forward(
+        &self,
+        x: Tensor<B, 4>,
+        t: Tensor<B, 1>,
+        context: Option<Tensor<B, 3>>,
+    ) -> crate::Result<Tensor<B, 4>> {
+        let [b, _, h, w] = x.dims();
+        if h % 2 != 0 || w % 2 != 0 || h == 0 || w == 0 {
+            return Err(crate::Error::Shape {
+                what: "x",
+                expected: "[batch, C, H, W] with H and W even".into(),
+                got: x.dims().to_vec(),
+            });
+        }
+        if t.dims() != [b] {
+            return Err(crate::Error::Shape {
+                what: "t",
+                expected: format!("[{b}]"),
+                got: t.dims().to_vec(),
+            });
+        }
+        match (&self.attn, &context) {
+            (Some(_), None) => {
+                return Err(crate::Error::Shape {
+                    what: "context",
+                    expected: "a context tensor (the network was built with context_dim)".into(),
+                    got: vec![],
+                })
+            }
+            (None, Some(c)) => {
+                return Err(crate::Error::Shape {
+                    what: "context",
+                    expected: "no context (the network was built without context_dim)".into(),
+                    got: c.dims().to_vec(),
+                })
+            }
+            _ => {}
+        }
+        Ok(self.forward(x, t, context))
+    }
+
+    /// Predicts ε (see [`UNet::try_forward`] for the checked version).
+    ///
+    /// # Panics
+    /// On odd H/W, or if `context` is missing for a conditional network.
+    pub fn forward(&self, x: Tensor<B, 4>, t: Tensor<B, 1>, context: Option<Tensor<B, 3>>) -> Tensor<B, 4> {
+        let e = sinusoidal_embedding(t, self.time_dim, 10_000.0);
+        let e = self.time_2.forward(silu(self.time_1.forward(e)));
+        let h1 = self.down.forward(self.conv_in.forward(x), e.clone());
+        let m = avg_pool2d(h1.clone(), [2, 2], [2, 2], [0, 0], true, false);
+        let mut m = self.mid_1.forward(m, e.clone());
+        if let (Some(attn), Some(ctx)) = (&self.attn, context) {
+            m = attn.forward(m, ctx);
+        }
+        let m = self.mid_2.forward(m, e.clone());
+        let [b, c2, hh, ww] = m.dims();
+        let up = m
+            .reshape([b, c2, hh, 1, ww, 1])
+            .expand([b, c2, hh, 2, ww, 2])
+            .reshape([b, c2, 2 * hh, 2 * ww]);
+        let u = self.up.forward(Tensor::cat(vec![up, h1], 1), e);
+        self.conv_out.forward(silu(self.norm_out.forward(u)))
+    }
+}

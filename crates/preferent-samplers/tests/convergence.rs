@@ -1,0 +1,130 @@
+//! Empirical convergence orders on the analytic Gaussian mixture (exact ε under VP), against an
+//! f64 RK4 reference with 4000 log-SNR steps ([`preferent_samplers::analytic`]).
+//!
+//! Bands are set around the theoretical order with room for the pre-asymptotic regime; the
+//! printed tables (run with `--nocapture`) show the measured numbers.
+
+use burn::tensor::{Tensor, TensorData};
+use preferent_samplers::analytic::{
+    empirical_orders, nfe_error_table, AnalyticSolver, NfeErrorRow, NfeStudy,
+};
+use preferent_samplers::schedule::GridPoint;
+use preferent_samplers::solvers::{
+    sample, DpmAlgorithm, DpmSolverMultistep, DpmSolverMultistepConfig, FinalSigmas, ThirdOrderRule,
+};
+use preferent_testkit::{device, to_vec, TestBackend};
+
+type B = TestBackend;
+
+fn table(solver: AnalyticSolver, nfes: &[usize]) -> Vec<NfeErrorRow> {
+    let study = NfeStudy::default_2d();
+    let rows = nfe_error_table::<B>(&study, &[solver], nfes, &device()).unwrap();
+    for r in &rows {
+        eprintln!("{:10} NFE {:4}  RMS error {:.3e}", r.solver.label(), r.nfe, r.error);
+    }
+    rows
+}
+
+#[track_caller]
+fn assert_orders(rows: &[NfeErrorRow], lo: f64, hi: f64) {
+    let o = empirical_orders(rows);
+    eprintln!("  empirical orders {o:?}");
+    assert!(
+        o.iter().all(|p| *p > lo && *p < hi),
+        "{}: empirical orders {o:?} outside ({lo}, {hi})",
+        rows[0].solver.label()
+    );
+}
+
+#[test]
+fn ddim_is_first_order() {
+    assert_orders(&table(AnalyticSolver::Ddim, &[16, 32, 64]), 0.85, 1.15);
+}
+
+#[test]
+fn dpm_solver_pp_2m_is_second_order() {
+    assert_orders(&table(AnalyticSolver::DpmSolverPlusPlusMultistep(2), &[16, 32, 64]), 1.7, 2.3);
+}
+
+#[test]
+fn dpm_solver_v1_2m_is_second_order() {
+    assert_orders(&table(AnalyticSolver::DpmSolverMultistep(2), &[16, 32, 64]), 1.6, 2.3);
+}
+
+#[test]
+fn dpm_solver_pp_2s_is_second_order() {
+    assert_orders(&table(AnalyticSolver::DpmSolverPlusPlusSinglestep(2), &[16, 32, 64]), 1.6, 2.3);
+}
+
+#[test]
+fn dpm_solver_pp_3s_is_third_order() {
+    assert_orders(&table(AnalyticSolver::DpmSolverPlusPlusSinglestep(3), &[24, 48, 96]), 2.5, 3.6);
+}
+
+/// 3M on a grid whose first two (lower-order warm-up) steps are shrunk to `h³` size, so only
+/// the third-order update itself is measured. diffusers' D₂ weight gives order ≈ 2 (its local
+/// error is `O(h³)`, see [`ThirdOrderRule`]); the Taylor weight gives a higher order and a
+/// smaller error at every NFE.
+fn three_m_accurate_warmup(alg: DpmAlgorithm, rule: ThirdOrderRule, ns: &[usize]) -> Vec<f64> {
+    let study = NfeStudy::default_2d();
+    let vp = study.schedule;
+    let (l0, l1) = (vp.lambda(study.t_start), vp.lambda(study.t_end));
+    let d = study.mixture.dim();
+    let batch = study.x_start.len() / d;
+    let (p0, p1) = (vp.point(study.t_start), vp.point(study.t_end));
+    let reference = study.mixture.reference_solution(&study.x_start, p0, p1, study.reference_steps);
+    let mut errs = Vec::new();
+    for &n in ns {
+        let h = (l1 - l0) / n as f64;
+        let delta = h.powi(3);
+        let mut lams = vec![l0, l0 + delta, l0 + 2.0 * delta];
+        let h2 = (l1 - lams[2]) / n as f64;
+        let l2 = lams[2];
+        lams.extend((1..=n).map(|i| l2 + i as f64 * h2));
+        let grid: Vec<GridPoint> = lams.iter().map(|&l| vp.point(vp.inverse_lambda(l))).collect();
+        let c = DpmSolverMultistepConfig::new()
+            .with_solver_order(3)
+            .with_algorithm_type(alg)
+            .with_third_order_rule(rule)
+            .with_lower_order_final(false)
+            .with_final_sigmas_type(FinalSigmas::SigmaMin);
+        let mut s = DpmSolverMultistep::<B, 2>::from_grid(c, grid).unwrap();
+        let x0: Vec<f32> = study.x_start.iter().map(|v| *v as f32).collect();
+        let x = Tensor::<B, 2>::from_data(TensorData::new(x0, [batch, d]), &device());
+        let model = |x: &Tensor<B, 2>, t: f64| study.mixture.epsilon(x, vp.alpha(t), vp.sigma(t));
+        let out = to_vec(sample(&mut s, model, x, |_| {}).unwrap());
+        let mse: f64 = out.iter().zip(&reference).map(|(a, b)| (a - b).powi(2)).sum::<f64>()
+            / out.len() as f64;
+        errs.push(mse.sqrt());
+    }
+    let o: Vec<f64> = errs.windows(2).map(|w| (w[0] / w[1]).log2()).collect();
+    eprintln!("{alg:?} 3M {rule:?}, accurate warm-up: errors {errs:?}, orders {o:?}");
+    errs
+}
+
+#[test]
+fn three_m_orders_diffusers_vs_taylor() {
+    let ns = [16usize, 32, 64];
+    for alg in [DpmAlgorithm::DpmSolverPlusPlus, DpmAlgorithm::DpmSolver] {
+        let ed = three_m_accurate_warmup(alg, ThirdOrderRule::Diffusers, &ns);
+        let et = three_m_accurate_warmup(alg, ThirdOrderRule::Taylor, &ns);
+        let od: Vec<f64> = ed.windows(2).map(|w| (w[0] / w[1]).log2()).collect();
+        let ot: Vec<f64> = et.windows(2).map(|w| (w[0] / w[1]).log2()).collect();
+        // diffusers' weight: second order (the O(h³) local error dominates).
+        assert!(od.iter().all(|p| *p > 1.7 && *p < 2.5), "{alg:?} diffusers 3M orders {od:?}");
+        // Taylor weight: strictly more accurate, order rising above 2 towards 3.
+        assert!(et.iter().zip(&ed).all(|(t, d)| t < d), "{alg:?}: {et:?} vs {ed:?}");
+        assert!(ot.iter().all(|p| *p > 2.0 && *p < 3.6), "{alg:?} Taylor 3M orders {ot:?}");
+        assert!(ot[ot.len() - 1] > od[od.len() - 1] + 0.3, "{alg:?}: {ot:?} vs {od:?}");
+    }
+}
+
+#[test]
+fn multistep_3m_beats_2m() {
+    let nfes = [16, 32, 64];
+    let e2 = table(AnalyticSolver::DpmSolverPlusPlusMultistep(2), &nfes);
+    let e3 = table(AnalyticSolver::DpmSolverPlusPlusMultistep(3), &nfes);
+    for (a, b) in e2.iter().zip(&e3) {
+        assert!(b.error < a.error, "NFE {}: 3M error {} ≥ 2M error {}", a.nfe, b.error, a.error);
+    }
+}

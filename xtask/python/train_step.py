@@ -1,0 +1,131 @@
+"""PyTorch CPU reference for one training step of preferent-models' reference networks.
+
+Same architectures as crates/preferent-models:
+  mlp_denoiser  MlpDenoiser: sinusoidal time embedding -> Linear-SiLU-Linear; input Linear;
+                n_blocks residual blocks h += Linear(SiLU(h + Linear(e))); output Linear(SiLU(h));
+                loss = mean((f(x, t) - eps)^2)
+  byte_lm       ByteLm: token + position embeddings, pre-norm transformer encoder (GELU FFN,
+                causal mask, dropout 0), final LayerNorm, bias-free head; loss = masked mean NLL
+                of next-token log-probs
+One step = zero_grad + forward + backward + AdamW step (lr 1e-3, weight decay 0).
+Usage: train_step.py [--quick] [--reps N]
+"""
+
+import argparse
+import math
+
+import torch
+from torch import nn
+
+from common import emit, log, thread_settings, time_fn
+
+MLP = {
+    "quick": dict(dim=2, hidden=128, n_blocks=3, time_dim=64, batch=256),
+    "full": dict(dim=64, hidden=256, n_blocks=3, time_dim=64, batch=256),
+}
+LM = {
+    "quick": dict(vocab=256, d_model=64, n_heads=4, n_layers=2, d_ff=256, seq=32, batch=8),
+    "full": dict(vocab=256, d_model=192, n_heads=6, n_layers=6, d_ff=768, seq=128, batch=8),
+}
+
+
+def sinusoidal(t, dim, max_period=10000.0):
+    half = dim // 2
+    freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32) / half)
+    args = t[:, None] * freqs[None]
+    return torch.cat([torch.cos(args), torch.sin(args)], dim=1)
+
+
+class MlpDenoiser(nn.Module):
+    def __init__(self, dim, hidden, n_blocks, time_dim):
+        super().__init__()
+        self.time_dim = time_dim
+        self.time_1 = nn.Linear(time_dim, hidden)
+        self.time_2 = nn.Linear(hidden, hidden)
+        self.input = nn.Linear(dim, hidden)
+        self.blocks = nn.ModuleList(nn.Linear(hidden, hidden) for _ in range(n_blocks))
+        self.time_proj = nn.ModuleList(nn.Linear(hidden, hidden) for _ in range(n_blocks))
+        self.output = nn.Linear(hidden, dim)
+
+    def forward(self, x, t):
+        e = self.time_2(nn.functional.silu(self.time_1(sinusoidal(t, self.time_dim))))
+        h = self.input(x) + e
+        for block, proj in zip(self.blocks, self.time_proj):
+            h = h + block(nn.functional.silu(h + proj(e)))
+        return self.output(nn.functional.silu(h))
+
+
+class ByteLm(nn.Module):
+    def __init__(self, vocab, d_model, n_heads, n_layers, d_ff, seq):
+        super().__init__()
+        self.tok_emb = nn.Embedding(vocab, d_model)
+        self.pos_emb = nn.Embedding(seq, d_model)
+        layer = nn.TransformerEncoderLayer(
+            d_model, n_heads, d_ff, dropout=0.0, activation="gelu", batch_first=True,
+            norm_first=True,
+        )
+        self.blocks = nn.TransformerEncoder(layer, n_layers, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(d_model)
+        self.head = nn.Linear(d_model, vocab, bias=False)
+
+    def loss(self, tokens, loss_mask):
+        b, t = tokens.shape
+        h = self.tok_emb(tokens) + self.pos_emb(torch.arange(t))[None]
+        causal = nn.Transformer.generate_square_subsequent_mask(t)
+        h = self.norm(self.blocks(h, mask=causal, is_causal=True))
+        logits = self.head(h)
+        lp = torch.log_softmax(logits[:, :-1], dim=-1).gather(-1, tokens[:, 1:, None])[..., 0]
+        return -(lp * loss_mask).sum() / loss_mask.sum().clamp_min(1.0)
+
+
+def step_fn(model, loss_fn):
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.0)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = loss_fn()
+        loss.backward()
+        opt.step()
+        return loss
+
+    return step
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--reps", type=int, default=0)
+    a = p.parse_args()
+    mode = "quick" if a.quick else "full"
+    torch.manual_seed(0)
+    results = []
+
+    c = MLP[mode]
+    mlp = MlpDenoiser(c["dim"], c["hidden"], c["n_blocks"], c["time_dim"])
+    x = torch.randn(c["batch"], c["dim"])
+    t = torch.randint(0, 1000, (c["batch"],)).float()
+    eps = torch.randn(c["batch"], c["dim"])
+    mlp_step = step_fn(mlp, lambda: ((mlp(x, t) - eps) ** 2).mean())
+
+    c2 = LM[mode]
+    lm = ByteLm(c2["vocab"], c2["d_model"], c2["n_heads"], c2["n_layers"], c2["d_ff"], c2["seq"])
+    tokens = torch.randint(0, c2["vocab"], (c2["batch"], c2["seq"]))
+    mask = torch.ones(c2["batch"], c2["seq"] - 1)
+    lm_step = step_fn(lm, lambda: lm.loss(tokens, mask))
+
+    for threads in thread_settings():
+        torch.set_num_threads(threads)
+        for impl, fn, cfg, reps in (
+            ("torch_mlp_denoiser", mlp_step, c, a.reps or 20),
+            ("torch_byte_lm", lm_step, c2, a.reps or (10 if a.quick else 5)),
+        ):
+            r = time_fn(fn, warmup=2, reps=reps)
+            n_params = sum(p.numel() for p in (mlp if "mlp" in impl else lm).parameters())
+            r.update(impl=impl, threads=threads, config=cfg, params=n_params)
+            log(f"{impl} {cfg} threads={threads}: {r['median_ms']:.2f} ms/step ({n_params} params)")
+            results.append(r)
+    emit("train_step", results)
+
+
+if __name__ == "__main__":
+    main()
