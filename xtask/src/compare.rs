@@ -11,6 +11,9 @@
 //! without its `rayon` feature), so the like-for-like column is torch with
 //! `torch.set_num_threads(1)`; torch's default thread count is reported too.
 //!
+//! Report numbers from a release build (`cargo run --release -p xtask -- compare all`): the
+//! `cargo xtask` alias uses the dev profile, where the preferent crates are built at opt-level 1.
+//!
 //! Timing: `Instant`, warm-up calls untimed, median (and min) of the timed calls. A sampler
 //! "step" is one 50-step trajectory divided by 50, on both sides. Peak extra memory of the
 //! log-prob paths is measured as the rise of the process's peak RSS (`VmHWM`) during one call, in
@@ -65,10 +68,19 @@ pub fn run(which: &str, quick: bool) -> Result<(), String> {
             ))
         }
     };
+    let profile = if cfg!(debug_assertions) {
+        eprintln!(
+            "compare: this is a dev-profile build (preferent crates at opt-level 1); for numbers \
+             to report use `cargo run --release -p xtask -- compare {which}`"
+        );
+        "dev profile"
+    } else {
+        "release profile"
+    };
     let python = ensure_python()?;
     println!("# preferent vs Python references ({})", machine_note());
     println!(
-        "\npreferent: burn Flex backend (1 thread); Python: {}\n",
+        "\npreferent: burn Flex backend (1 thread), {profile}; Python: {}\n",
         python.display()
     );
     for part in parts {

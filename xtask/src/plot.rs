@@ -6,7 +6,13 @@ use std::io::BufWriter;
 use std::path::Path;
 
 /// Writes an 8-bit grayscale or RGB PNG.
-fn write_png(path: &Path, w: usize, h: usize, color: png::ColorType, data: &[u8]) -> Result<(), String> {
+fn write_png(
+    path: &Path,
+    w: usize,
+    h: usize,
+    color: png::ColorType,
+    data: &[u8],
+) -> Result<(), String> {
     let err = |e: &dyn std::fmt::Display| format!("writing {}: {e}", path.display());
     let file = File::create(path).map_err(|e| err(&e))?;
     let mut enc = png::Encoder::new(BufWriter::new(file), w as u32, h as u32);
@@ -18,7 +24,13 @@ fn write_png(path: &Path, w: usize, h: usize, color: png::ColorType, data: &[u8]
 
 /// Tiles square images (values in [-1, 1], `side × side` each, row-major) into a grayscale
 /// grid with `cols` columns, each pixel drawn as a `scale × scale` block, 2-pixel gaps.
-pub fn image_grid(path: &Path, images: &[Vec<f32>], side: usize, cols: usize, scale: usize) -> Result<(), String> {
+pub fn image_grid(
+    path: &Path,
+    images: &[Vec<f32>],
+    side: usize,
+    cols: usize,
+    scale: usize,
+) -> Result<(), String> {
     let rows = images.len().div_ceil(cols).max(1);
     let cell = side * scale + 2;
     let (w, h) = (cols * cell + 2, rows * cell + 2);
@@ -59,8 +71,14 @@ pub fn line_plot(path: &Path, series: &[Series<'_>], log_y: bool) -> Result<(), 
         .collect();
     let (lo, hi) = all
         .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
-    let (lo, hi) = if lo.is_finite() && hi > lo { (lo, hi) } else { (0.0, 1.0) };
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    let (lo, hi) = if lo.is_finite() && hi > lo {
+        (lo, hi)
+    } else {
+        (0.0, 1.0)
+    };
     let mut put = |x: i64, y: i64, c: [u8; 3]| {
         if x >= 0 && y >= 0 && (x as usize) < w && (y as usize) < h {
             let i = (y as usize * w + x as usize) * 3;
@@ -148,7 +166,15 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("xtask-plot-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let p = dir.join("p.png");
-        line_plot(&p, &[Series { values: &[3.0, 2.0, 1.5, 1.0], color: [200, 0, 0] }], true).unwrap();
+        line_plot(
+            &p,
+            &[Series {
+                values: &[3.0, 2.0, 1.5, 1.0],
+                color: [200, 0, 0],
+            }],
+            true,
+        )
+        .unwrap();
         let g = dir.join("g.png");
         image_grid(&g, &[vec![0.0; 64], vec![1.0; 64], vec![-1.0; 64]], 8, 2, 3).unwrap();
         for (f, w, h) in [(&p, 640, 400), (&g, 2 * 26 + 2, 2 * 26 + 2)] {

@@ -349,3 +349,43 @@ fn byte_order_mark_and_crlf_are_accepted() {
         .unwrap_err();
     assert!(err.to_string().starts_with("mem:2: invalid JSON"), "{err}");
 }
+
+#[test]
+fn implicit_prompt_records_are_split_on_the_common_prefix() {
+    use preferent_data::records::extract_prompt;
+    // generate.py: "extract" lines
+    let cases = [
+        (
+            "The sky is blue.",
+            "The sky is green.",
+            ["The sky is", " blue.", " green."],
+        ),
+        ("Ça va bien", "Ça va mal", ["Ça va", " bien", " mal"]),
+        ("abc", "abcd", ["ab", "c", "cd"]),
+        ("x", "y", ["", "x", "y"]),
+    ];
+    for (c, r, want) in cases {
+        let (p, c2, r2) = extract_prompt(&Text::from(c), &Text::from(r)).unwrap();
+        assert_eq!([p, c2, r2], want.map(Text::from), "{c:?} / {r:?}");
+    }
+    let line = r#"{"chosen": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}], "rejected": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "go away"}], "id": "hh-1"}"#;
+    let (recs, _) =
+        JsonlReader::<_, PairRecord>::new(line.as_bytes(), "mem", JsonlReaderConfig::new())
+            .read_all()
+            .unwrap();
+    let rec = &recs[0];
+    assert_eq!(
+        rec.prompt,
+        Text::Conversation(vec![preferent_data::Message::new("user", "hi")])
+    );
+    assert_eq!(
+        rec.chosen,
+        Text::Conversation(vec![preferent_data::Message::new("assistant", "hello")])
+    );
+    assert!(!rec.meta.metadata.contains_key("prompt"));
+    let mixed = r#"{"chosen": "a", "rejected": [{"role": "assistant", "content": "b"}]}"#;
+    let err = JsonlReader::<_, PairRecord>::new(mixed.as_bytes(), "mem", JsonlReaderConfig::new())
+        .read_all()
+        .unwrap_err();
+    assert_eq!(err.problem(), Some(&RecordProblem::MixedConventions));
+}

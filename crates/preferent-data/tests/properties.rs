@@ -306,3 +306,18 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn implicit_prompt_split_reassembles_both_texts(c in "[ aé b]{0,8}", r in "[ aé b]{0,8}") {
+        use preferent_data::records::extract_prompt;
+        use preferent_data::Text;
+        let (p, c2, r2) = extract_prompt(&Text::from(c.as_str()), &Text::from(r.as_str())).unwrap();
+        let s = |t: Text| match t { Text::Plain(s) => s, other => panic!("{other:?}") };
+        let (p, c2, r2) = (s(p), s(c2), s(r2));
+        prop_assert_eq!(format!("{p}{c2}"), c);
+        prop_assert_eq!(format!("{p}{r2}"), r);
+    }
+}

@@ -30,7 +30,10 @@ impl MlpClassifierConfig {
         if self.input == 0 || self.classes < 2 || self.hidden == 0 || self.features == 0 {
             return Err(invalid(
                 "input/classes/hidden/features",
-                format!("{}/{}/{}/{}", self.input, self.classes, self.hidden, self.features),
+                format!(
+                    "{}/{}/{}/{}",
+                    self.input, self.classes, self.hidden, self.features
+                ),
                 "widths must be positive and classes ≥ 2",
             ));
         }

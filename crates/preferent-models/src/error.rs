@@ -50,7 +50,11 @@ pub enum Error {
 /// Convenience alias.
 pub type Result<T> = std::result::Result<T, Error>;
 
-pub(crate) fn invalid(field: &'static str, value: impl std::fmt::Display, reason: &'static str) -> Error {
+pub(crate) fn invalid(
+    field: &'static str,
+    value: impl std::fmt::Display,
+    reason: &'static str,
+) -> Error {
     Error::InvalidConfig {
         field,
         value: value.to_string(),

@@ -3,7 +3,9 @@
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::attention::generate_autoregressive_mask;
-use burn::nn::transformer::{TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput};
+use burn::nn::transformer::{
+    TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput,
+};
 use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{backend::Backend, Int, Tensor, TensorData};
@@ -60,7 +62,7 @@ impl ByteLmConfig {
         if self.vocab_size == 0 {
             return Err(invalid("vocab_size", self.vocab_size, "must be positive"));
         }
-        if self.d_model == 0 || self.n_heads == 0 || self.d_model % self.n_heads != 0 {
+        if self.d_model == 0 || self.n_heads == 0 || !self.d_model.is_multiple_of(self.n_heads) {
             return Err(invalid(
                 "n_heads",
                 self.n_heads,
@@ -86,10 +88,15 @@ impl ByteLmConfig {
         let model = ByteLm {
             tok_emb: EmbeddingConfig::new(self.vocab_size, self.d_model).init(device),
             pos_emb: EmbeddingConfig::new(self.max_seq_len, self.d_model).init(device),
-            blocks: TransformerEncoderConfig::new(self.d_model, self.d_ff, self.n_heads, self.n_layers)
-                .with_dropout(self.dropout)
-                .with_norm_first(true)
-                .init(device),
+            blocks: TransformerEncoderConfig::new(
+                self.d_model,
+                self.d_ff,
+                self.n_heads,
+                self.n_layers,
+            )
+            .with_dropout(self.dropout)
+            .with_norm_first(true)
+            .init(device),
             norm: LayerNormConfig::new(self.d_model).init(device),
             head: LinearConfig::new(self.d_model, self.vocab_size)
                 .with_bias(false)
@@ -244,7 +251,11 @@ impl<B: Backend> ByteLm<B> {
                 self.max_seq_len
             )));
         }
-        if let Some(bad) = prompts.iter().flatten().find(|&&x| x as usize >= self.vocab_size) {
+        if let Some(bad) = prompts
+            .iter()
+            .flatten()
+            .find(|&&x| x as usize >= self.vocab_size)
+        {
             return Err(crate::Error::Sequence(format!(
                 "token id {bad} not below vocab size {}",
                 self.vocab_size
@@ -261,7 +272,10 @@ impl<B: Backend> ByteLm<B> {
             let t = seqs[0].len();
             let flat: Vec<i64> = seqs.iter().flatten().map(|&x| x as i64).collect();
             let tokens = Tensor::<B, 2, Int>::from_data(TensorData::new(flat, [n, t]), device);
-            let logits = self.forward(tokens).slice([0..n, t - 1..t, 0..v]).reshape([n, v]);
+            let logits = self
+                .forward(tokens)
+                .slice([0..n, t - 1..t, 0..v])
+                .reshape([n, v]);
             let rows: Vec<f32> = logits
                 .into_data()
                 .convert::<f32>()
@@ -297,7 +311,13 @@ fn sample_row<R: Rng>(logits: &[f32], temperature: f64, rng: &mut R) -> u32 {
     let argmax = logits
         .iter()
         .enumerate()
-        .fold((0usize, f32::NEG_INFINITY), |acc, (i, &x)| if x > acc.1 { (i, x) } else { acc })
+        .fold((0usize, f32::NEG_INFINITY), |acc, (i, &x)| {
+            if x > acc.1 {
+                (i, x)
+            } else {
+                acc
+            }
+        })
         .0;
     if temperature <= 0.0 {
         return argmax as u32;

@@ -41,7 +41,7 @@ impl MlpDenoiserConfig {
                 "dim and hidden must be positive, time_dim ≥ 2",
             ));
         }
-        if !(self.max_period > 1.0) {
+        if self.max_period.is_nan() || self.max_period <= 1.0 {
             return Err(invalid("max_period", self.max_period, "must exceed 1"));
         }
         let model = MlpDenoiser {

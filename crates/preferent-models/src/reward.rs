@@ -75,6 +75,9 @@ impl<B: Backend> RewardModel<B> {
 ///
 /// # References
 /// Bradley & Terry 1952; Ouyang et al. 2022 (arXiv 2203.02155) eq. 1.
-pub fn bradley_terry_loss<B: Backend>(chosen: Tensor<B, 1>, rejected: Tensor<B, 1>) -> Tensor<B, 1> {
+pub fn bradley_terry_loss<B: Backend>(
+    chosen: Tensor<B, 1>,
+    rejected: Tensor<B, 1>,
+) -> Tensor<B, 1> {
     log_sigmoid(chosen - rejected).mean().neg()
 }

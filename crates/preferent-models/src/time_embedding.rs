@@ -19,7 +19,11 @@ use burn::tensor::{backend::Backend, Tensor};
 /// # References
 /// Vaswani et al. 2017 (arXiv 1706.03762) §3.5; diffusers `get_timestep_embedding`
 /// (`src/diffusers/models/embeddings.py`, `flip_sin_to_cos=True` ordering: cos first).
-pub fn sinusoidal_embedding<B: Backend>(t: Tensor<B, 1>, dim: usize, max_period: f64) -> Tensor<B, 2> {
+pub fn sinusoidal_embedding<B: Backend>(
+    t: Tensor<B, 1>,
+    dim: usize,
+    max_period: f64,
+) -> Tensor<B, 2> {
     let [batch] = t.dims();
     let device = t.device();
     let half = dim / 2;
@@ -48,11 +52,24 @@ mod tests {
         // f=np.exp(-np.log(10000.)*np.arange(half)/half); a=t[:,None]*f[None]
         // print(np.concatenate([np.cos(a),np.sin(a)],1).ravel().tolist())
         let expected = [
-            1.0, 1.0, 1.0, 0.0, 0.0, 0.0, //
-            -0.9899924966004454, 0.990320699135675, 0.9999791129229608,
-            0.1411200080598672, 0.13879810108005047, 0.0064632590701896395, //
-            0.24098830528525864, 0.5715534824215669, 0.8584231825001146,
-            -0.9705280195418053, -0.8205648156798947, 0.5129421407394551,
+            1.0,
+            1.0,
+            1.0,
+            0.0,
+            0.0,
+            0.0, //
+            -0.9899924966004454,
+            0.990320699135675,
+            0.9999791129229608,
+            0.1411200080598672,
+            0.13879810108005047,
+            0.0064632590701896395, //
+            0.24098830528525864,
+            0.5715534824215669,
+            0.8584231825001146,
+            -0.9705280195418053,
+            -0.8205648156798947,
+            0.5129421407394551,
         ];
         let d = device();
         let t = tensor::<TestBackend, 1>(&[0.0, 3.0, 250.0], [3], &d);

@@ -43,7 +43,7 @@ impl UNetConfig {
     /// Builds the U-Net.
     pub fn init<B: Backend>(&self, device: &B::Device) -> crate::Result<UNet<B>> {
         let c = self.base_channels;
-        if self.in_channels == 0 || c == 0 || self.groups == 0 || c % self.groups != 0 {
+        if self.in_channels == 0 || c == 0 || self.groups == 0 || !c.is_multiple_of(self.groups) {
             return Err(invalid(
                 "groups",
                 self.groups,
@@ -53,8 +53,12 @@ impl UNetConfig {
         if self.time_dim < 2 {
             return Err(invalid("time_dim", self.time_dim, "must be ≥ 2"));
         }
-        if self.n_heads == 0 || (2 * c) % self.n_heads != 0 {
-            return Err(invalid("n_heads", self.n_heads, "must divide 2·base_channels"));
+        if self.n_heads == 0 || !(2 * c).is_multiple_of(self.n_heads) {
+            return Err(invalid(
+                "n_heads",
+                self.n_heads,
+                "must divide 2·base_channels",
+            ));
         }
         let t = 4 * c;
         let conv3 = |i: usize, o: usize| {
@@ -67,9 +71,15 @@ impl UNetConfig {
             Some(0) => return Err(invalid("context_dim", 0, "must be positive")),
             Some(dc) => Some(CrossAttnBlock {
                 norm: GroupNormConfig::new(self.groups, 2 * c).init(device),
-                attn: CrossAttentionConfig::new(2 * c, dc, self.n_heads, self.n_heads, 2 * c / self.n_heads)
-                    .with_dropout(0.0)
-                    .init(device),
+                attn: CrossAttentionConfig::new(
+                    2 * c,
+                    dc,
+                    self.n_heads,
+                    self.n_heads,
+                    2 * c / self.n_heads,
+                )
+                .with_dropout(0.0)
+                .init(device),
             }),
         };
         let model = UNet {
@@ -114,7 +124,7 @@ impl<B: Backend> ResBlock<B> {
                 .with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1))
                 .init(device)
         };
-        let g_in = if i % groups == 0 { groups } else { 1 };
+        let g_in = if i.is_multiple_of(groups) { groups } else { 1 };
         Self {
             norm_1: GroupNormConfig::new(g_in, i).init(device),
             conv_1: conv3(i, o),
@@ -251,7 +261,12 @@ impl<B: Backend> UNet<B> {
     ///
     /// # Panics
     /// On odd H/W, or if `context` is missing for a conditional network.
-    pub fn forward(&self, x: Tensor<B, 4>, t: Tensor<B, 1>, context: Option<Tensor<B, 3>>) -> Tensor<B, 4> {
+    pub fn forward(
+        &self,
+        x: Tensor<B, 4>,
+        t: Tensor<B, 1>,
+        context: Option<Tensor<B, 3>>,
+    ) -> Tensor<B, 4> {
         let e = sinusoidal_embedding(t, self.time_dim, 10_000.0);
         let e = self.time_2.forward(silu(self.time_1.forward(e)));
         let h1 = self.down.forward(self.conv_in.forward(x), e.clone());

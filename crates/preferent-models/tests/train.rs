@@ -14,11 +14,17 @@ fn temp_dir(tag: &str) -> std::path::PathBuf {
 }
 
 fn config() -> MlpDenoiserConfig {
-    MlpDenoiserConfig::new(3).with_hidden(16).with_n_blocks(2).with_time_dim(8)
+    MlpDenoiserConfig::new(3)
+        .with_hidden(16)
+        .with_n_blocks(2)
+        .with_time_dim(8)
 }
 
 fn sched() -> burn::optim::lr_scheduler::composed::ComposedLrScheduler {
-    WarmupCosineConfig::new(5e-3, 10).with_warmup_steps(3).init().unwrap()
+    WarmupCosineConfig::new(5e-3, 10)
+        .with_warmup_steps(3)
+        .init()
+        .unwrap()
 }
 
 /// One step on a batch drawn from the trainer's step seed.
@@ -27,17 +33,26 @@ fn train_step<S: burn::optim::lr_scheduler::LrScheduler>(
 ) {
     let d = device();
     let mut rng = rand::rngs::StdRng::seed_from_u64(tr.step_seed());
-    let x: Vec<f32> = (0..8 * 3).map(|_| rng.random::<f32>() * 2.0 - 1.0).collect();
+    let x: Vec<f32> = (0..8 * 3)
+        .map(|_| rng.random::<f32>() * 2.0 - 1.0)
+        .collect();
     let t: Vec<f32> = (0..8).map(|_| rng.random_range(0.0..100.0)).collect();
     let x = Tensor::<AB, 2>::from_data(TensorData::new(x, [8, 3]), &d);
     let t = Tensor::<AB, 1>::from_data(TensorData::new(t, [8]), &d);
-    let loss = (tr.model.forward(x.clone(), t) - x.flip([1])).powi_scalar(2).mean();
+    let loss = (tr.model.forward(x.clone(), t) - x.flip([1]))
+        .powi_scalar(2)
+        .mean();
     tr.apply(loss);
 }
 
 fn params(m: &MlpDenoiser<AB>) -> Vec<f32> {
     let mut out = Vec::new();
-    for rec in [m.input.weight.val(), m.output.weight.val(), m.blocks[1].weight.val(), m.time_1.weight.val()] {
+    for rec in [
+        m.input.weight.val(),
+        m.output.weight.val(),
+        m.blocks[1].weight.val(),
+        m.time_1.weight.val(),
+    ] {
         out.extend(to_vec(rec).into_iter().map(|v| v as f32));
     }
     out
@@ -68,7 +83,11 @@ fn resume_from_checkpoint_is_bitwise_exact() {
     for _ in 0..5 {
         train_step(&mut resumed);
     }
-    assert_eq!(params(&resumed.model), params(&full.model), "resumed run differs");
+    assert_eq!(
+        params(&resumed.model),
+        params(&full.model),
+        "resumed run differs"
+    );
 
     // Control: resuming without the optimiser/scheduler state does not reproduce the run, so the
     // comparison above can fail.
@@ -84,8 +103,10 @@ fn resume_from_checkpoint_is_bitwise_exact() {
 fn resumed_model_at(dir: &std::path::Path, d: &burn::tensor::Device<AB>) -> MlpDenoiser<AB> {
     use burn_store::{ModuleSnapshot, SafetensorsStore};
     let mut m = config().init::<AB>(d).unwrap();
-    m.load_from(&mut SafetensorsStore::from_file(dir.join(preferent_models::train::CHECKPOINT_MODEL)))
-        .unwrap();
+    m.load_from(&mut SafetensorsStore::from_file(
+        dir.join(preferent_models::train::CHECKPOINT_MODEL),
+    ))
+    .unwrap();
     m
 }
 
@@ -93,7 +114,12 @@ fn resumed_model_at(dir: &std::path::Path, d: &burn::tensor::Device<AB>) -> MlpD
 fn loading_into_a_different_architecture_fails_with_an_error() {
     let d = device();
     let dir = temp_dir("mismatch");
-    let tr = Trainer::new(config().init::<AB>(&d).unwrap(), adamw(0.0, None).init(), sched(), 1);
+    let tr = Trainer::new(
+        config().init::<AB>(&d).unwrap(),
+        adamw(0.0, None).init(),
+        sched(),
+        1,
+    );
     tr.save(&dir).unwrap();
     let other = config().with_n_blocks(3).init::<AB>(&d).unwrap();
     assert!(Trainer::load(&dir, other, adamw(0.0, None).init(), sched(), &d).is_err());
@@ -103,7 +129,12 @@ fn loading_into_a_different_architecture_fails_with_an_error() {
 #[test]
 fn frozen_reference_does_not_follow_training() {
     let d = device();
-    let mut tr = Trainer::new(config().init::<AB>(&d).unwrap(), adamw(0.0, None).init(), sched(), 5);
+    let mut tr = Trainer::new(
+        config().init::<AB>(&d).unwrap(),
+        adamw(0.0, None).init(),
+        sched(),
+        5,
+    );
     let reference = frozen_reference(&tr.model);
     let x = Tensor::<AB, 2>::ones([2, 3], &d);
     let t = Tensor::<AB, 1>::ones([2], &d);
@@ -111,8 +142,14 @@ fn frozen_reference_does_not_follow_training() {
     for _ in 0..3 {
         train_step(&mut tr);
     }
-    assert_eq!(before, to_vec(reference.forward(x.clone().inner(), t.clone().inner())));
-    assert_ne!(before, to_vec(tr.model.valid().forward(x.inner(), t.inner())));
+    assert_eq!(
+        before,
+        to_vec(reference.forward(x.clone().inner(), t.clone().inner()))
+    );
+    assert_ne!(
+        before,
+        to_vec(tr.model.valid().forward(x.inner(), t.inner()))
+    );
 }
 
 #[test]
@@ -124,7 +161,10 @@ fn csv_logger_writes_header_and_rows_and_rejects_ragged_rows() {
     log.log(&[2.0, 0.25]).unwrap();
     assert!(log.log(&[3.0]).is_err());
     log.flush().unwrap();
-    assert_eq!(std::fs::read_to_string(&path).unwrap(), "step,loss\n1,0.5\n2,0.25\n");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "step,loss\n1,0.5\n2,0.25\n"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

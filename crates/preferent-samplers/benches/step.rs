@@ -10,9 +10,9 @@
 use burn::tensor::{backend::Backend, Distribution, Tensor};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use preferent_samplers::solvers::{
-    Ddim, DdimConfig, Ddpm, DdpmConfig, DpmAlgorithm, DpmSolverMultistep,
-    DpmSolverMultistepConfig, DpmSolverSinglestep, DpmSolverSinglestepConfig, EdmConfig, EulerEdm,
-    HeunEdm, Solver,
+    Ddim, DdimConfig, Ddpm, DdpmConfig, DpmAlgorithm, DpmSolverMultistep, DpmSolverMultistepConfig,
+    DpmSolverSinglestep, DpmSolverSinglestepConfig, EdmConfig, EulerEdm, FinalSigmas, HeunEdm,
+    Solver,
 };
 use preferent_testkit::TestBackend as B;
 
@@ -37,13 +37,19 @@ where
                 let mut s = build();
                 let mut xs = x.clone();
                 for _ in 0..warm {
-                    xs = s.step(out.clone(), xs, Some(noise.clone())).unwrap().prev_sample;
+                    xs = s
+                        .step(out.clone(), xs, Some(noise.clone()))
+                        .unwrap()
+                        .prev_sample;
                 }
                 let _ = B::sync(&Default::default());
                 (s, xs)
             },
             |(mut s, xs)| {
-                let y = s.step(out.clone(), xs, Some(noise.clone())).unwrap().prev_sample;
+                let y = s
+                    .step(out.clone(), xs, Some(noise.clone()))
+                    .unwrap()
+                    .prev_sample;
                 let _ = B::sync(&Default::default());
                 y
             },
@@ -54,14 +60,24 @@ where
 
 fn steps(c: &mut Criterion) {
     let n = 50;
-    bench_solver(c, "ddim", || Ddim::<B, 4>::new(DdimConfig::new(), n).unwrap(), 0);
+    bench_solver(
+        c,
+        "ddim",
+        || Ddim::<B, 4>::new(DdimConfig::new(), n).unwrap(),
+        0,
+    );
     bench_solver(
         c,
         "ddim_eta1",
         || Ddim::<B, 4>::new(DdimConfig::new().with_eta(1.0), n).unwrap(),
         0,
     );
-    bench_solver(c, "ddpm", || Ddpm::<B, 4>::new(DdpmConfig::new(), n).unwrap(), 0);
+    bench_solver(
+        c,
+        "ddpm",
+        || Ddpm::<B, 4>::new(DdpmConfig::new(), n).unwrap(),
+        0,
+    );
     for (name, alg, order) in [
         ("dpmpp_1m", DpmAlgorithm::DpmSolverPlusPlus, 1),
         ("dpmpp_2m", DpmAlgorithm::DpmSolverPlusPlus, 2),
@@ -75,7 +91,12 @@ fn steps(c: &mut Criterion) {
             move || {
                 let cfg = DpmSolverMultistepConfig::new()
                     .with_solver_order(order)
-                    .with_algorithm_type(alg);
+                    .with_algorithm_type(alg)
+                    .with_final_sigmas_type(if alg.predicts_x0() {
+                        FinalSigmas::Zero
+                    } else {
+                        FinalSigmas::SigmaMin
+                    });
                 DpmSolverMultistep::<B, 4>::new(cfg, n).unwrap()
             },
             order - 1,
@@ -92,8 +113,18 @@ fn steps(c: &mut Criterion) {
             order - 1,
         );
     }
-    bench_solver(c, "euler_edm", || EulerEdm::<B, 4>::new(EdmConfig::new(), n).unwrap(), 0);
-    bench_solver(c, "heun_edm_correction", || HeunEdm::<B, 4>::new(EdmConfig::new(), n).unwrap(), 1);
+    bench_solver(
+        c,
+        "euler_edm",
+        || EulerEdm::<B, 4>::new(EdmConfig::new(), n).unwrap(),
+        0,
+    );
+    bench_solver(
+        c,
+        "heun_edm_correction",
+        || HeunEdm::<B, 4>::new(EdmConfig::new(), n).unwrap(),
+        1,
+    );
 }
 
 criterion_group!(benches, steps);

@@ -138,7 +138,13 @@ impl GaussianMixture {
     ///
     /// # Shapes
     /// `x: batch·d` values (row-major `[batch, d]`) → the same.
-    pub fn reference_solution(&self, x: &[f64], from: GridPoint, to: GridPoint, steps: usize) -> Vec<f64> {
+    pub fn reference_solution(
+        &self,
+        x: &[f64],
+        from: GridPoint,
+        to: GridPoint,
+        steps: usize,
+    ) -> Vec<f64> {
         let d = self.dim();
         let (l0, l1) = (from.lambda(), to.lambda());
         let h = (l1 - l0) / steps as f64;
@@ -147,7 +153,10 @@ impl GaussianMixture {
             let alpha = 1.0 / (1.0 + rho * rho).sqrt();
             let sigma = rho * alpha;
             let x: Vec<f64> = y.iter().map(|v| v * alpha).collect();
-            self.epsilon_host(&x, alpha, sigma).into_iter().map(|e| -rho * e).collect()
+            self.epsilon_host(&x, alpha, sigma)
+                .into_iter()
+                .map(|e| -rho * e)
+                .collect()
         };
         let mut out = Vec::with_capacity(x.len());
         for row in x.chunks(d) {
@@ -233,7 +242,9 @@ impl NfeStudy {
         // Box–Muller on a fixed LCG: deterministic, dependency-free N(0, 1) draws.
         let mut state: u64 = 0x2545_F491_4F6C_DD1D;
         let mut uniform = || {
-            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
             ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
         };
         let mut xs = Vec::with_capacity(32);
@@ -269,8 +280,10 @@ pub fn nfe_error_table<B: Backend>(
     device: &B::Device,
 ) -> SamplerResult<Vec<NfeErrorRow>> {
     let d = study.mixture.dim();
-    if study.x_start.is_empty() || study.x_start.len() % d != 0 {
-        return Err(SamplerError::InvalidConfig("x_start must hold batch·d values".into()));
+    if study.x_start.is_empty() || !study.x_start.len().is_multiple_of(d) {
+        return Err(SamplerError::InvalidConfig(
+            "x_start must hold batch·d values".into(),
+        ));
     }
     let batch = study.x_start.len() / d;
     let vp = study.schedule;
@@ -284,13 +297,15 @@ pub fn nfe_error_table<B: Backend>(
         for &nfe in nfes {
             let grid = vp.grid(study.spacing, nfe, study.t_start, study.t_end)?;
             let x = Tensor::<B, 2>::from_data(TensorData::new(x_data.clone(), [batch, d]), device);
-            let model = |x: &Tensor<B, 2>, t: f64| study.mixture.epsilon(x, vp.alpha(t), vp.sigma(t));
+            let model =
+                |x: &Tensor<B, 2>, t: f64| study.mixture.epsilon(x, vp.alpha(t), vp.sigma(t));
             let out = match solver {
                 AnalyticSolver::Ddim => {
                     let c = DdimConfig::new().with_clip_sample(false);
                     sample(&mut Ddim::<B, 2>::from_grid(c, grid)?, model, x, |_| {})?
                 }
-                AnalyticSolver::DpmSolverPlusPlusMultistep(o) | AnalyticSolver::DpmSolverMultistep(o) => {
+                AnalyticSolver::DpmSolverPlusPlusMultistep(o)
+                | AnalyticSolver::DpmSolverMultistep(o) => {
                     let alg = if matches!(solver, AnalyticSolver::DpmSolverMultistep(_)) {
                         DpmAlgorithm::DpmSolver
                     } else {
@@ -301,14 +316,24 @@ pub fn nfe_error_table<B: Backend>(
                         .with_algorithm_type(alg)
                         .with_lower_order_final(false)
                         .with_final_sigmas_type(FinalSigmas::SigmaMin);
-                    sample(&mut DpmSolverMultistep::<B, 2>::from_grid(c, grid)?, model, x, |_| {})?
+                    sample(
+                        &mut DpmSolverMultistep::<B, 2>::from_grid(c, grid)?,
+                        model,
+                        x,
+                        |_| {},
+                    )?
                 }
                 AnalyticSolver::DpmSolverPlusPlusSinglestep(o) => {
                     let c = DpmSolverSinglestepConfig::new()
                         .with_solver_order(o)
                         .with_solver_type(DpmSolverType::Heun)
                         .with_final_sigmas_type(FinalSigmas::SigmaMin);
-                    sample(&mut DpmSolverSinglestep::<B, 2>::from_grid(c, grid)?, model, x, |_| {})?
+                    sample(
+                        &mut DpmSolverSinglestep::<B, 2>::from_grid(c, grid)?,
+                        model,
+                        x,
+                        |_| {},
+                    )?
                 }
             };
             let v: Vec<f64> = out
@@ -319,9 +344,17 @@ pub fn nfe_error_table<B: Backend>(
                 .into_iter()
                 .map(f64::from)
                 .collect();
-            let mse: f64 = v.iter().zip(&reference).map(|(a, b)| (a - b).powi(2)).sum::<f64>()
+            let mse: f64 = v
+                .iter()
+                .zip(&reference)
+                .map(|(a, b)| (a - b).powi(2))
+                .sum::<f64>()
                 / v.len() as f64;
-            rows.push(NfeErrorRow { solver, nfe, error: mse.sqrt() });
+            rows.push(NfeErrorRow {
+                solver,
+                nfe,
+                error: mse.sqrt(),
+            });
         }
     }
     Ok(rows)

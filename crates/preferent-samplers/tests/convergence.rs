@@ -20,7 +20,12 @@ fn table(solver: AnalyticSolver, nfes: &[usize]) -> Vec<NfeErrorRow> {
     let study = NfeStudy::default_2d();
     let rows = nfe_error_table::<B>(&study, &[solver], nfes, &device()).unwrap();
     for r in &rows {
-        eprintln!("{:10} NFE {:4}  RMS error {:.3e}", r.solver.label(), r.nfe, r.error);
+        eprintln!(
+            "{:10} NFE {:4}  RMS error {:.3e}",
+            r.solver.label(),
+            r.nfe,
+            r.error
+        );
     }
     rows
 }
@@ -43,22 +48,44 @@ fn ddim_is_first_order() {
 
 #[test]
 fn dpm_solver_pp_2m_is_second_order() {
-    assert_orders(&table(AnalyticSolver::DpmSolverPlusPlusMultistep(2), &[16, 32, 64]), 1.7, 2.3);
+    assert_orders(
+        &table(AnalyticSolver::DpmSolverPlusPlusMultistep(2), &[16, 32, 64]),
+        1.7,
+        2.3,
+    );
 }
 
 #[test]
 fn dpm_solver_v1_2m_is_second_order() {
-    assert_orders(&table(AnalyticSolver::DpmSolverMultistep(2), &[16, 32, 64]), 1.6, 2.3);
+    assert_orders(
+        &table(AnalyticSolver::DpmSolverMultistep(2), &[16, 32, 64]),
+        1.6,
+        2.3,
+    );
 }
 
 #[test]
 fn dpm_solver_pp_2s_is_second_order() {
-    assert_orders(&table(AnalyticSolver::DpmSolverPlusPlusSinglestep(2), &[16, 32, 64]), 1.6, 2.3);
+    assert_orders(
+        &table(
+            AnalyticSolver::DpmSolverPlusPlusSinglestep(2),
+            &[16, 32, 64],
+        ),
+        1.6,
+        2.3,
+    );
 }
 
 #[test]
 fn dpm_solver_pp_3s_is_third_order() {
-    assert_orders(&table(AnalyticSolver::DpmSolverPlusPlusSinglestep(3), &[24, 48, 96]), 2.5, 3.6);
+    assert_orders(
+        &table(
+            AnalyticSolver::DpmSolverPlusPlusSinglestep(3),
+            &[24, 48, 96],
+        ),
+        2.5,
+        3.6,
+    );
 }
 
 /// 3M on a grid whose first two (lower-order warm-up) steps are shrunk to `h³` size, so only
@@ -72,7 +99,9 @@ fn three_m_accurate_warmup(alg: DpmAlgorithm, rule: ThirdOrderRule, ns: &[usize]
     let d = study.mixture.dim();
     let batch = study.x_start.len() / d;
     let (p0, p1) = (vp.point(study.t_start), vp.point(study.t_end));
-    let reference = study.mixture.reference_solution(&study.x_start, p0, p1, study.reference_steps);
+    let reference = study
+        .mixture
+        .reference_solution(&study.x_start, p0, p1, study.reference_steps);
     let mut errs = Vec::new();
     for &n in ns {
         let h = (l1 - l0) / n as f64;
@@ -81,7 +110,10 @@ fn three_m_accurate_warmup(alg: DpmAlgorithm, rule: ThirdOrderRule, ns: &[usize]
         let h2 = (l1 - lams[2]) / n as f64;
         let l2 = lams[2];
         lams.extend((1..=n).map(|i| l2 + i as f64 * h2));
-        let grid: Vec<GridPoint> = lams.iter().map(|&l| vp.point(vp.inverse_lambda(l))).collect();
+        let grid: Vec<GridPoint> = lams
+            .iter()
+            .map(|&l| vp.point(vp.inverse_lambda(l)))
+            .collect();
         let c = DpmSolverMultistepConfig::new()
             .with_solver_order(3)
             .with_algorithm_type(alg)
@@ -93,7 +125,11 @@ fn three_m_accurate_warmup(alg: DpmAlgorithm, rule: ThirdOrderRule, ns: &[usize]
         let x = Tensor::<B, 2>::from_data(TensorData::new(x0, [batch, d]), &device());
         let model = |x: &Tensor<B, 2>, t: f64| study.mixture.epsilon(x, vp.alpha(t), vp.sigma(t));
         let out = to_vec(sample(&mut s, model, x, |_| {}).unwrap());
-        let mse: f64 = out.iter().zip(&reference).map(|(a, b)| (a - b).powi(2)).sum::<f64>()
+        let mse: f64 = out
+            .iter()
+            .zip(&reference)
+            .map(|(a, b)| (a - b).powi(2))
+            .sum::<f64>()
             / out.len() as f64;
         errs.push(mse.sqrt());
     }
@@ -111,11 +147,23 @@ fn three_m_orders_diffusers_vs_taylor() {
         let od: Vec<f64> = ed.windows(2).map(|w| (w[0] / w[1]).log2()).collect();
         let ot: Vec<f64> = et.windows(2).map(|w| (w[0] / w[1]).log2()).collect();
         // diffusers' weight: second order (the O(h³) local error dominates).
-        assert!(od.iter().all(|p| *p > 1.7 && *p < 2.5), "{alg:?} diffusers 3M orders {od:?}");
+        assert!(
+            od.iter().all(|p| *p > 1.7 && *p < 2.5),
+            "{alg:?} diffusers 3M orders {od:?}"
+        );
         // Taylor weight: strictly more accurate, order rising above 2 towards 3.
-        assert!(et.iter().zip(&ed).all(|(t, d)| t < d), "{alg:?}: {et:?} vs {ed:?}");
-        assert!(ot.iter().all(|p| *p > 2.0 && *p < 3.6), "{alg:?} Taylor 3M orders {ot:?}");
-        assert!(ot[ot.len() - 1] > od[od.len() - 1] + 0.3, "{alg:?}: {ot:?} vs {od:?}");
+        assert!(
+            et.iter().zip(&ed).all(|(t, d)| t < d),
+            "{alg:?}: {et:?} vs {ed:?}"
+        );
+        assert!(
+            ot.iter().all(|p| *p > 2.0 && *p < 3.6),
+            "{alg:?} Taylor 3M orders {ot:?}"
+        );
+        assert!(
+            ot[ot.len() - 1] > od[od.len() - 1] + 0.3,
+            "{alg:?}: {ot:?} vs {od:?}"
+        );
     }
 }
 
@@ -125,6 +173,132 @@ fn multistep_3m_beats_2m() {
     let e2 = table(AnalyticSolver::DpmSolverPlusPlusMultistep(2), &nfes);
     let e3 = table(AnalyticSolver::DpmSolverPlusPlusMultistep(3), &nfes);
     for (a, b) in e2.iter().zip(&e3) {
-        assert!(b.error < a.error, "NFE {}: 3M error {} ≥ 2M error {}", a.nfe, b.error, a.error);
+        assert!(
+            b.error < a.error,
+            "NFE {}: 3M error {} ≥ 2M error {}",
+            a.nfe,
+            b.error,
+            a.error
+        );
     }
+}
+
+/// EDM Euler (order 1) and Heun (order 2) in VE σ space on Karras sigmas 80 → 0.002, with the
+/// mixture's exact ε at the VP-equivalent point (α = 1/√(1+σ²), x_VP = α·x_VE).
+#[test]
+fn edm_euler_and_heun_orders() {
+    use preferent_samplers::prediction::PredictionType;
+    use preferent_samplers::schedule::karras_sigmas;
+    use preferent_samplers::solvers::{EdmConfig, EulerEdm, HeunEdm, Solver};
+    let study = NfeStudy::default_2d();
+    let g = &study.mixture;
+    let d = g.dim();
+    let batch = study.x_start.len() / d;
+    let (s_max, s_min) = (80.0, 0.002);
+    let (p0, p1) = (
+        GridPoint::from_ve_sigma(s_max, s_max),
+        GridPoint::from_ve_sigma(s_min, s_min),
+    );
+    let x_ve: Vec<f64> = study.x_start.iter().map(|v| v * s_max).collect();
+    let x_vp: Vec<f64> = x_ve.iter().map(|v| v * p0.alpha).collect();
+    let reference: Vec<f64> = g
+        .reference_solution(&x_vp, p0, p1, 8000)
+        .iter()
+        .map(|v| v / p1.alpha)
+        .collect();
+    let model = |x: &Tensor<B, 2>, s: f64| {
+        let a = 1.0 / (1.0 + s * s).sqrt();
+        g.epsilon(&x.clone().mul_scalar(a), a, s * a)
+    };
+    let cfg = EdmConfig::new().with_prediction_type(PredictionType::Epsilon);
+    let run = |solver: &mut dyn Solver<B, 2>| -> f64 {
+        let x0: Vec<f32> = x_ve.iter().map(|v| *v as f32).collect();
+        let x = Tensor::<B, 2>::from_data(TensorData::new(x0, [batch, d]), &device());
+        let out = to_vec(sample(solver, model, x, |_| {}).unwrap());
+        let mse: f64 = out
+            .iter()
+            .zip(&reference)
+            .map(|(a, b)| (a - b).powi(2))
+            .sum::<f64>()
+            / out.len() as f64;
+        mse.sqrt()
+    };
+    let ns = [32usize, 64, 128];
+    let mut eu = Vec::new();
+    let mut he = Vec::new();
+    for &n in &ns {
+        let sig = karras_sigmas(n + 1, s_min, s_max, 7.0);
+        eu.push(run(&mut EulerEdm::<B, 2>::with_sigmas(
+            cfg.clone(),
+            sig.clone(),
+        )
+        .unwrap()));
+        he.push(run(
+            &mut HeunEdm::<B, 2>::with_sigmas(cfg.clone(), sig).unwrap()
+        ));
+    }
+    let order = |e: &[f64]| -> Vec<f64> { e.windows(2).map(|w| (w[0] / w[1]).log2()).collect() };
+    let (oe, oh) = (order(&eu), order(&he));
+    eprintln!("EDM Euler errors {eu:?} orders {oe:?}; Heun errors {he:?} orders {oh:?}");
+    assert!(
+        oe.iter().all(|p| *p > 0.8 && *p < 1.3),
+        "Euler orders {oe:?}"
+    );
+    assert!(
+        oh.iter().all(|p| *p > 1.7 && *p < 2.4),
+        "Heun orders {oh:?}"
+    );
+}
+
+/// Adaptive DPM-Solver++-12/23 on the mixture: both reach the reference, tighter tolerances
+/// lower the error, and the 23 pair needs fewer evaluations than 12 at the same tolerance.
+#[test]
+fn adaptive_dpm_solver_12_and_23() {
+    use preferent_samplers::solvers::{adaptive_sample, AdaptiveConfig};
+    let study = NfeStudy::default_2d();
+    let vp = study.schedule;
+    let d = study.mixture.dim();
+    let batch = study.x_start.len() / d;
+    let (p0, p1) = (vp.point(study.t_start), vp.point(study.t_end));
+    let reference = study
+        .mixture
+        .reference_solution(&study.x_start, p0, p1, study.reference_steps);
+    let model = |x: &Tensor<B, 2>, t: f64| study.mixture.epsilon(x, vp.alpha(t), vp.sigma(t));
+    let mut results = Vec::new();
+    for order in [2usize, 3] {
+        for rtol in [0.05, 0.005] {
+            let c = AdaptiveConfig::new()
+                .with_order(order)
+                .with_rtol(rtol)
+                .with_atol(rtol / 10.0);
+            let x0: Vec<f32> = study.x_start.iter().map(|v| *v as f32).collect();
+            let x = Tensor::<B, 2>::from_data(TensorData::new(x0, [batch, d]), &device());
+            let out = adaptive_sample(&c, &vp, model, x, study.t_start, study.t_end).unwrap();
+            let v = to_vec(out.sample);
+            let err = (v
+                .iter()
+                .zip(&reference)
+                .map(|(a, b)| (a - b).powi(2))
+                .sum::<f64>()
+                / v.len() as f64)
+                .sqrt();
+            eprintln!(
+                "adaptive order {order} rtol {rtol}: NFE {} (accepted {}, rejected {}), RMS error {err:.3e}",
+                out.nfe, out.accepted, out.rejected
+            );
+            results.push((order, rtol, out.nfe, err));
+        }
+    }
+    for &(order, rtol, _, err) in &results {
+        assert!(err < rtol, "order {order} rtol {rtol}: error {err}");
+    }
+    for order in [2usize, 3] {
+        let r: Vec<_> = results.iter().filter(|r| r.0 == order).collect();
+        assert!(
+            r[1].3 < r[0].3,
+            "order {order}: tighter rtol must reduce the error"
+        );
+    }
+    // Same (tight) tolerance: 23 needs fewer evaluations than 12.
+    assert!(results[3].2 < results[1].2, "{results:?}");
 }

@@ -60,9 +60,17 @@ fn run<S: Solver<B, 4>>(solver: &mut S, mut x: Tensor<B, 4>) -> (f64, f64) {
 fn check(got: (f64, f64), sum: Option<f64>, mean: f64) {
     eprintln!("result_sum = {:.4}, result_mean = {:.5}", got.0, got.1);
     if let Some(s) = sum {
-        assert!((got.0 - s).abs() < 1e-2, "result_sum {} vs diffusers {s}", got.0);
+        assert!(
+            (got.0 - s).abs() < 1e-2,
+            "result_sum {} vs diffusers {s}",
+            got.0
+        );
     }
-    assert!((got.1 - mean).abs() < 1e-3, "result_mean {} vs diffusers {mean}", got.1);
+    assert!(
+        (got.1 - mean).abs() < 1e-3,
+        "result_mean {} vs diffusers {mean}",
+        got.1
+    );
 }
 
 // ---- DPMSolverMultistep ------------------------------------------------------------------------
@@ -89,7 +97,9 @@ fn multistep_full_loop_no_noise() {
 #[test]
 fn multistep_full_loop_no_noise_thres() {
     let c = multi_config().with_thresholding(Some(
-        ThresholdingConfig::new().with_ratio(0.87).with_sample_max_value(0.5),
+        ThresholdingConfig::new()
+            .with_ratio(0.87)
+            .with_sample_max_value(0.5),
     ));
     check(multi_loop(c), None, 1.1364);
 }
@@ -241,7 +251,10 @@ fn ddim_variance_matches_diffusers() {
         (999, 998, 0.02),
     ] {
         let v = s.variance(t, p).unwrap();
-        assert!((v - want).abs() < 1e-5, "variance({t}, {p}) = {v}, want {want}");
+        assert!(
+            (v - want).abs() < 1e-5,
+            "variance({t}, {p}) = {v}, want {want}"
+        );
     }
 }
 

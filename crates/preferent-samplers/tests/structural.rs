@@ -22,7 +22,9 @@ fn small() -> Tensor<B, 2> {
 }
 
 fn noise_like(k: usize) -> Tensor<B, 2> {
-    let v: Vec<f64> = (0..6).map(|i| (((i + 7 * k) * 37 % 11) as f64 - 5.0) / 4.0).collect();
+    let v: Vec<f64> = (0..6)
+        .map(|i| (((i + 7 * k) * 37 % 11) as f64 - 5.0) / 4.0)
+        .collect();
     tensor::<B, 2>(&v, [2, 3], &device())
 }
 
@@ -49,7 +51,10 @@ fn run<S: Solver<B, 2>>(s: &mut S) -> Vec<f64> {
 
 #[track_caller]
 fn finite(v: &[f64], what: &str) {
-    assert!(v.iter().all(|x| x.is_finite()), "{what}: non-finite output {v:?}");
+    assert!(
+        v.iter().all(|x| x.is_finite()),
+        "{what}: non-finite output {v:?}"
+    );
 }
 
 #[test]
@@ -74,14 +79,27 @@ fn inference_step_counts_including_one_and_all() {
 fn every_step_count_builds_a_valid_schedule() {
     // Host-only construction for every N in 1..=1000 and every spacing.
     for n in 1..=1000usize {
-        for spacing in [TimestepSpacing::Linspace, TimestepSpacing::Leading, TimestepSpacing::Trailing] {
+        for spacing in [
+            TimestepSpacing::Linspace,
+            TimestepSpacing::Leading,
+            TimestepSpacing::Trailing,
+        ] {
             let c = DpmSolverMultistepConfig::new().with_timestep_spacing(spacing);
             let s = DpmSolverMultistep::<B, 2>::new(c, n).unwrap();
-            assert_eq!(s.timesteps().len(), n, "{spacing:?} N = {n}");
-            assert!(s.timesteps().iter().all(|t| (0.0..1000.0).contains(t)));
-            assert!(s.grid().windows(2).all(|w| w[1].sigma <= w[0].sigma), "{spacing:?} N = {n}");
+            // numpy's float `arange(1000, 0, -1000/n)` (trailing) yields n + 1 values for some n
+            // (e.g. 61 → 62), and diffusers then runs len(timesteps) steps; we match numpy.
+            let len = s.timesteps().len();
+            let ok = len == n || (spacing == TimestepSpacing::Trailing && len == n + 1);
+            assert!(ok, "{spacing:?} N = {n}: {len} timesteps");
+            // (the extra trailing value can be round(ε) − 1 = −1, as in numpy/diffusers)
+            assert!(s.timesteps().iter().all(|t| (-1.0..1000.0).contains(t)));
+            assert!(
+                s.grid().windows(2).all(|w| w[1].sigma <= w[0].sigma),
+                "{spacing:?} N = {n}"
+            );
             let d = Ddim::<B, 2>::new(DdimConfig::new().with_timestep_spacing(spacing), n).unwrap();
-            assert_eq!(d.timesteps().len(), n);
+            let len = d.timesteps().len();
+            assert!(len == n || (spacing == TimestepSpacing::Trailing && len == n + 1));
         }
     }
 }
@@ -91,10 +109,15 @@ fn duplicated_timesteps_stay_finite() {
     // linspace(0, 999, 1001).round() repeats values: λ-spacings of 0 must not give NaN.
     let s0 = DpmSolverMultistep::<B, 2>::new(DpmSolverMultistepConfig::new(), 1000).unwrap();
     let ts = s0.timesteps();
-    assert!(ts.windows(2).any(|w| w[0] == w[1]), "expected duplicated timesteps");
+    assert!(
+        ts.windows(2).any(|w| w[0] == w[1]),
+        "expected duplicated timesteps"
+    );
     for order in 2..=3 {
         for st in [DpmSolverType::Midpoint, DpmSolverType::Heun] {
-            let c = DpmSolverMultistepConfig::new().with_solver_order(order).with_solver_type(st);
+            let c = DpmSolverMultistepConfig::new()
+                .with_solver_order(order)
+                .with_solver_type(st);
             let mut s = DpmSolverMultistep::<B, 2>::new(c, 1000).unwrap();
             finite(&run(&mut s), "duplicated timesteps");
         }
@@ -142,7 +165,9 @@ fn configs_round_trip_through_serde() {
     let back: DpmSolverSinglestepConfig = serde_json::from_str(&js).unwrap();
     assert_eq!(back.prediction_type, PredictionType::VPrediction);
 
-    let d = DdimConfig::new().with_eta(0.7).with_timestep_spacing(TimestepSpacing::Trailing);
+    let d = DdimConfig::new()
+        .with_eta(0.7)
+        .with_timestep_spacing(TimestepSpacing::Trailing);
     let js = serde_json::to_string(&d).unwrap();
     let back: DdimConfig = serde_json::from_str(&js).unwrap();
     assert_eq!(serde_json::to_string(&back).unwrap(), js);
@@ -171,12 +196,20 @@ fn no_nan_over_algorithm_order_type_prediction() {
         DpmAlgorithm::SdeDpmSolver,
         DpmAlgorithm::SdeDpmSolverPlusPlus,
     ];
-    let preds = [PredictionType::Epsilon, PredictionType::Sample, PredictionType::VPrediction];
+    let preds = [
+        PredictionType::Epsilon,
+        PredictionType::Sample,
+        PredictionType::VPrediction,
+    ];
     for alg in algs {
         for st in [DpmSolverType::Midpoint, DpmSolverType::Heun] {
             for order in 1..=3 {
                 for p in preds {
-                    let fin = if alg.predicts_x0() { FinalSigmas::Zero } else { FinalSigmas::SigmaMin };
+                    let fin = if alg.predicts_x0() {
+                        FinalSigmas::Zero
+                    } else {
+                        FinalSigmas::SigmaMin
+                    };
                     let c = DpmSolverMultistepConfig::new()
                         .with_algorithm_type(alg)
                         .with_solver_type(st)
@@ -184,7 +217,9 @@ fn no_nan_over_algorithm_order_type_prediction() {
                         .with_prediction_type(p)
                         .with_final_sigmas_type(fin);
                     match DpmSolverMultistep::<B, 2>::new(c, 12) {
-                        Ok(mut s) => finite(&run(&mut s), &format!("multi {alg:?} {st:?} {order} {p:?}")),
+                        Ok(mut s) => {
+                            finite(&run(&mut s), &format!("multi {alg:?} {st:?} {order} {p:?}"))
+                        }
                         Err(e) => {
                             assert!(alg == DpmAlgorithm::SdeDpmSolver && order == 3, "{e}");
                             assert!(matches!(e, SamplerError::UnsupportedOrder { .. }));
@@ -197,7 +232,10 @@ fn no_nan_over_algorithm_order_type_prediction() {
                         .with_prediction_type(p)
                         .with_final_sigmas_type(fin);
                     match DpmSolverSinglestep::<B, 2>::new(c, 12) {
-                        Ok(mut s) => finite(&run(&mut s), &format!("single {alg:?} {st:?} {order} {p:?}")),
+                        Ok(mut s) => finite(
+                            &run(&mut s),
+                            &format!("single {alg:?} {st:?} {order} {p:?}"),
+                        ),
                         Err(e) => {
                             assert!(alg.is_sde() && order == 3, "{e}");
                         }
@@ -213,7 +251,10 @@ fn bad_configs_are_typed_errors() {
     let c = DpmSolverMultistepConfig::new();
     assert!(matches!(
         DpmSolverMultistep::<B, 2>::new(c.clone(), 0),
-        Err(SamplerError::InvalidStepCount { steps: 0, max: 1000 })
+        Err(SamplerError::InvalidStepCount {
+            steps: 0,
+            max: 1000
+        })
     ));
     assert!(matches!(
         DpmSolverMultistep::<B, 2>::new(c.clone(), 1001),
@@ -232,24 +273,39 @@ fn bad_configs_are_typed_errors() {
         Err(SamplerError::InvalidTimesteps(_))
     ));
     assert!(matches!(
-        DpmSolverMultistep::<B, 2>::with_timesteps(c.clone().with_sigma_spacing(SigmaSpacing::Karras), &[5]),
+        DpmSolverMultistep::<B, 2>::with_timesteps(
+            c.clone().with_sigma_spacing(SigmaSpacing::Karras),
+            &[5]
+        ),
         Err(SamplerError::InvalidConfig(_))
     ));
-    assert!(matches!(Ddim::<B, 2>::new(DdimConfig::new(), 0), Err(SamplerError::InvalidStepCount { .. })));
+    assert!(matches!(
+        Ddim::<B, 2>::new(DdimConfig::new(), 0),
+        Err(SamplerError::InvalidStepCount { .. })
+    ));
     assert!(matches!(
         Ddim::<B, 2>::new(DdimConfig::new().with_eta(-1.0), 5),
         Err(SamplerError::InvalidConfig(_))
     ));
-    assert!(matches!(EulerEdm::<B, 2>::new(EdmConfig::new().with_sigma_min(100.0), 5), Err(_)));
+    assert!(matches!(
+        EulerEdm::<B, 2>::new(EdmConfig::new().with_sigma_min(100.0), 5),
+        Err(SamplerError::InvalidConfig(_))
+    ));
 
     let mut s = DpmSolverMultistep::<B, 2>::new(c, 1).unwrap();
     let wrong = tensor::<B, 2>(&[0.0; 4], [2, 2], &device());
     assert!(matches!(
         s.step(wrong, small(), None),
-        Err(SamplerError::ShapeMismatch { what: "model_output", .. })
+        Err(SamplerError::ShapeMismatch {
+            what: "model_output",
+            ..
+        })
     ));
     s.step(small(), small(), None).unwrap();
-    assert!(matches!(s.step(small(), small(), None), Err(SamplerError::PastEnd { index: 1, len: 1 })));
+    assert!(matches!(
+        s.step(small(), small(), None),
+        Err(SamplerError::PastEnd { index: 1, len: 1 })
+    ));
 }
 
 #[test]
@@ -266,17 +322,32 @@ fn injected_noise_is_deterministic_and_transition_is_consistent() {
     )
     .unwrap();
     let z = noise_like(3);
-    let out = s.step(dummy(&small(), 999.0), small(), Some(z.clone())).unwrap();
+    let out = s
+        .step(dummy(&small(), 999.0), small(), Some(z.clone()))
+        .unwrap();
     let tr = out.transition.expect("SDE steps expose their transition");
     assert!(tr.std > 0.0);
     let recon = to_vec(tr.mean.clone() + z.clone().mul_scalar(tr.std));
     assert_close(&to_vec(out.prev_sample.clone()), &recon, 1e-5, 1e-5);
     let zh = to_vec(z);
     let c = tr.std.ln() + 0.5 * (2.0 * std::f64::consts::PI).ln();
-    let want: Vec<f64> = zh.chunks(3).map(|r| r.iter().map(|z| -0.5 * z * z - c).sum()).collect();
-    assert_close(&to_vec(tr.log_prob(&out.prev_sample, Reduction::Sum).unwrap()), &want, 1e-4, 1e-4);
+    let want: Vec<f64> = zh
+        .chunks(3)
+        .map(|r| r.iter().map(|z| -0.5 * z * z - c).sum())
+        .collect();
+    assert_close(
+        &to_vec(tr.log_prob(&out.prev_sample, Reduction::Sum).unwrap()),
+        &want,
+        1e-4,
+        1e-4,
+    );
     let want_mean: Vec<f64> = want.iter().map(|w| w / 3.0).collect();
-    assert_close(&to_vec(tr.log_prob(&out.prev_sample, Reduction::Mean).unwrap()), &want_mean, 1e-4, 1e-4);
+    assert_close(
+        &to_vec(tr.log_prob(&out.prev_sample, Reduction::Mean).unwrap()),
+        &want_mean,
+        1e-4,
+        1e-4,
+    );
     // Deterministic solvers expose no transition.
     let mut d = Ddim::<B, 2>::new(DdimConfig::new(), 10).unwrap();
     assert!(d.step(small(), small(), None).unwrap().transition.is_none());
@@ -285,15 +356,25 @@ fn injected_noise_is_deterministic_and_transition_is_consistent() {
 /// DDIM with η = 1 is the DDPM ancestral step (Song et al. 2021, eq. 16): same mean and std.
 #[test]
 fn ddim_eta_one_equals_ddpm_posterior() {
-    let mut d = Ddim::<B, 2>::new(DdimConfig::new().with_eta(1.0).with_clip_sample(false), 10).unwrap();
+    let mut d =
+        Ddim::<B, 2>::new(DdimConfig::new().with_eta(1.0).with_clip_sample(false), 10).unwrap();
     let mut p = Ddpm::<B, 2>::new(DdpmConfig::new().with_clip_sample(false), 10).unwrap();
     assert_eq!(d.timesteps(), p.timesteps());
     for i in 0..9 {
         let t = d.timesteps()[i];
         let (x, out) = (noise_like(i), dummy(&noise_like(i + 1), t));
-        let a = d.step(out.clone(), x.clone(), None).unwrap().transition.unwrap();
+        let a = d
+            .step(out.clone(), x.clone(), None)
+            .unwrap()
+            .transition
+            .unwrap();
         let b = p.step(out, x, None).unwrap().transition.unwrap();
-        assert!((a.std - b.std).abs() < 1e-9 * b.std, "step {i}: {} vs {}", a.std, b.std);
+        assert!(
+            (a.std - b.std).abs() < 1e-9 * b.std,
+            "step {i}: {} vs {}",
+            a.std,
+            b.std
+        );
         assert_close(&to_vec(a.mean), &to_vec(b.mean), 1e-5, 1e-5);
     }
 }
@@ -302,7 +383,10 @@ fn ddim_eta_one_equals_ddpm_posterior() {
 fn sample_loop_reports_progress_and_respects_begin_index() {
     let mut s = DpmSolverMultistep::<B, 2>::new(DpmSolverMultistepConfig::new(), 7).unwrap();
     let mut seen = Vec::new();
-    sample(&mut s, dummy, small(), |p| seen.push((p.step, p.total, p.t))).unwrap();
+    sample(&mut s, dummy, small(), |p| {
+        seen.push((p.step, p.total, p.t))
+    })
+    .unwrap();
     assert_eq!(seen.len(), 7);
     assert_eq!(seen[0], (0, 7, 999.0));
     s.set_begin_index(4).unwrap();
@@ -324,7 +408,13 @@ fn heun_edm_uses_two_evaluations_per_step_except_the_last() {
     let mut e = EulerEdm::<B, 2>::new(EdmConfig::new(), 5).unwrap();
     let x = small().mul_scalar(80.0);
     let mut calls = 0;
-    let out = sample(&mut e, |x: &Tensor<B, 2>, _s| x.zeros_like(), x, |_| calls += 1).unwrap();
+    let out = sample(
+        &mut e,
+        |x: &Tensor<B, 2>, _s| x.zeros_like(),
+        x,
+        |_| calls += 1,
+    )
+    .unwrap();
     assert_eq!(calls, 5);
     assert_close(&to_vec(out), &[0.0; 6], 0.0, 1e-4);
 }

@@ -4,12 +4,21 @@
 //! `preferent::samplers` (DDIM, DPM-Solver++ multistep, the `sample` loop), shaped for the demo.
 
 use burn::tensor::{backend::Backend, Tensor};
-use preferent::losses::pairwise::{dpo_loss as pairwise_dpo, DpoConfig, DpoLossType, PairwiseBatch};
+use preferent::losses::pairwise::{
+    dpo_loss as pairwise_dpo, DpoConfig, DpoLossType, PairwiseBatch,
+};
 use preferent::losses::simpo::{simpo_loss as simpo, SimpoConfig};
 use preferent::samplers::schedule::{DiscreteScheduleConfig, TimestepSpacing};
-use preferent::samplers::solvers::{sample as run_solver, Ddim, DdimConfig, DpmSolverMultistep, DpmSolverMultistepConfig};
+use preferent::samplers::solvers::{
+    sample as run_solver, Ddim, DdimConfig, DpmSolverMultistep, DpmSolverMultistepConfig,
+};
 
-fn batch<B: Backend>(pc: Tensor<B, 1>, pr: Tensor<B, 1>, rc: Tensor<B, 1>, rr: Tensor<B, 1>) -> PairwiseBatch<B> {
+fn batch<B: Backend>(
+    pc: Tensor<B, 1>,
+    pr: Tensor<B, 1>,
+    rc: Tensor<B, 1>,
+    rr: Tensor<B, 1>,
+) -> PairwiseBatch<B> {
     PairwiseBatch::new(pc, pr, rc, rr)
 }
 
@@ -53,9 +62,18 @@ pub fn rdpo_loss<B: Backend>(
 /// SimPO loss on length-normalised log-probs: `−mean log σ(β·avg_c − β·avg_r − γ)`.
 ///
 /// Calls `preferent::losses::simpo::simpo_loss` with `beta` and `gamma_beta_ratio = γ/β`.
-pub fn simpo_loss<B: Backend>(avg_c: Tensor<B, 1>, avg_r: Tensor<B, 1>, beta: f64, gamma: f64) -> Result<Tensor<B, 1>, String> {
-    let cfg = SimpoConfig::new().with_beta(beta).with_gamma_beta_ratio(gamma / beta);
-    simpo(avg_c, avg_r, &cfg).map(|o| o.loss).map_err(|e| format!("SimPO loss: {e}"))
+pub fn simpo_loss<B: Backend>(
+    avg_c: Tensor<B, 1>,
+    avg_r: Tensor<B, 1>,
+    beta: f64,
+    gamma: f64,
+) -> Result<Tensor<B, 1>, String> {
+    let cfg = SimpoConfig::new()
+        .with_beta(beta)
+        .with_gamma_beta_ratio(gamma / beta);
+    simpo(avg_c, avg_r, &cfg)
+        .map(|o| o.loss)
+        .map_err(|e| format!("SimPO loss: {e}"))
 }
 
 /// The DDPM training schedule (linear β 1e-4 … 0.02, T = 1000): `ᾱ_t`, t = 0 … T−1, from
@@ -68,7 +86,9 @@ pub struct DdpmSchedule {
 impl DdpmSchedule {
     /// The samplers crate's default discrete schedule.
     pub fn ddpm_default() -> Result<Self, String> {
-        let s = DiscreteScheduleConfig::new().init().map_err(|e| format!("schedule: {e}"))?;
+        let s = DiscreteScheduleConfig::new()
+            .init()
+            .map_err(|e| format!("schedule: {e}"))?;
         Ok(Self {
             alphas_cumprod: s.alphas_cumprod().to_vec(),
         })
@@ -118,7 +138,8 @@ pub fn sample<B: Backend>(
 ) -> Result<Tensor<B, 2>, String> {
     let n = x_t.dims()[0];
     let device = x_t.device();
-    let model = |x: &Tensor<B, 2>, t: f64| eps_model(x.clone(), Tensor::<B, 1>::ones([n], &device) * t);
+    let model =
+        |x: &Tensor<B, 2>, t: f64| eps_model(x.clone(), Tensor::<B, 1>::ones([n], &device) * t);
     let err = |e: preferent::samplers::SamplerError| format!("{}: {e}", solver.name());
     match solver {
         Solver::Ddim => {
@@ -129,7 +150,8 @@ pub fn sample<B: Backend>(
             run_solver(&mut s, model, x_t, |_| {}).map_err(err)
         }
         Solver::DpmSolverPp2M => {
-            let mut s = DpmSolverMultistep::<B, 2>::new(DpmSolverMultistepConfig::new(), nfe).map_err(err)?;
+            let mut s = DpmSolverMultistep::<B, 2>::new(DpmSolverMultistepConfig::new(), nfe)
+                .map_err(err)?;
             run_solver(&mut s, model, x_t, |_| {}).map_err(err)
         }
     }
@@ -169,7 +191,12 @@ mod tests {
         // h=np.array([(-3+2)-(-2+1),(-1+4)-(-4+1)])*0.5    -> DPO: -ls(h).mean()
         // z=h; rdpo=((0.8*-ls(z))-(0.2*-ls(-z)))/0.6; print(-ls(h).mean(), rdpo.mean())
         // simpo: print(-ls(2*np.array([-1.,-0.5])-2*np.array([-1.5,-0.4])-0.5).mean())
-        let (pc, pr, rc, rr) = (t1(&[-3.0, -1.0]), t1(&[-2.0, -4.0]), t1(&[-2.0, -4.0]), t1(&[-1.0, -1.0]));
+        let (pc, pr, rc, rr) = (
+            t1(&[-3.0, -1.0]),
+            t1(&[-2.0, -4.0]),
+            t1(&[-2.0, -4.0]),
+            t1(&[-1.0, -1.0]),
+        );
         let d = scalar(dpo_loss(pc.clone(), pr.clone(), rc.clone(), rr.clone(), 0.5).unwrap());
         let r = scalar(rdpo_loss(pc, pr, rc, rr, 0.5, 0.2).unwrap());
         let s = scalar(simpo_loss(t1(&[-1.0, -0.5]), t1(&[-1.5, -0.4]), 2.0, 0.5).unwrap());

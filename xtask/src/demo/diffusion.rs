@@ -4,9 +4,9 @@
 use std::time::Instant;
 
 use burn::module::AutodiffModule;
-use burn::tensor::backend::Backend as _;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::activation::softmax;
+use burn::tensor::backend::Backend as _;
 use burn::tensor::{Distribution, ElementConversion, Tensor, TensorData};
 use preferent::models::datasets::{load_digits, Digits, DIGITS_PIXELS};
 use preferent::models::train::{adamw, CsvLogger, Trainer, WarmupCosineConfig};
@@ -75,7 +75,10 @@ pub struct DiffResult {
 }
 
 fn host(t: Tensor<IB, 2>) -> Vec<f32> {
-    t.into_data().convert::<f32>().to_vec::<f32>().expect("float data")
+    t.into_data()
+        .convert::<f32>()
+        .to_vec::<f32>()
+        .expect("float data")
 }
 
 /// Trains the digits classifier on `train` indices; returns it and the held-out accuracy.
@@ -88,23 +91,37 @@ fn train_classifier(
 ) -> Result<(MlpClassifier<IB>, f64, Vec<f64>), String> {
     let device = Default::default();
     let e = |e: preferent::models::Error| e.to_string();
-    let model = MlpClassifierConfig::new(DIGITS_PIXELS).init::<AB>(&device).map_err(e)?;
+    let model = MlpClassifierConfig::new(DIGITS_PIXELS)
+        .init::<AB>(&device)
+        .map_err(e)?;
     let sched = WarmupCosineConfig::new(2e-3, steps).init().map_err(e)?;
     let mut tr = Trainer::new(model, adamw(1e-4, None).init(), sched, seed);
     let ce = CrossEntropyLossConfig::new().init(&device);
     let mut losses = Vec::new();
     for _ in 0..steps {
         let mut rng = StdRng::seed_from_u64(tr.step_seed());
-        let idx: Vec<usize> = (0..128).map(|_| train[rng.random_range(0..train.len())]).collect();
+        let idx: Vec<usize> = (0..128)
+            .map(|_| train[rng.random_range(0..train.len())])
+            .collect();
         // Light augmentation: small pixel noise, so features are not brittle on samples.
         let x = digits.tensor_scaled::<AB>(&idx, &device)
-            + Tensor::random([idx.len(), DIGITS_PIXELS], Distribution::Normal(0.0, 0.05), &device);
-        let loss = ce.forward(tr.model.forward(x), digits.labels_tensor::<AB>(&idx, &device));
+            + Tensor::random(
+                [idx.len(), DIGITS_PIXELS],
+                Distribution::Normal(0.0, 0.05),
+                &device,
+            );
+        let loss = ce.forward(
+            tr.model.forward(x),
+            digits.labels_tensor::<AB>(&idx, &device),
+        );
         losses.push(loss.clone().into_scalar() as f64);
         tr.apply(loss);
     }
     let clf = tr.model.valid();
-    let pred = clf.forward(digits.tensor_scaled::<IB>(test, &device)).argmax(1).reshape([test.len()]);
+    let pred = clf
+        .forward(digits.tensor_scaled::<IB>(test, &device))
+        .argmax(1)
+        .reshape([test.len()]);
     let hits: i64 = pred
         .equal(digits.labels_tensor::<IB>(test, &device))
         .int()
@@ -196,7 +213,9 @@ pub fn frechet_distance(a: &[f32], b: &[f32], d: usize) -> f64 {
     let mut s = vec![0.0; d * d];
     for i in 0..d {
         for j in 0..d {
-            s[i * d + j] = (0..d).map(|k| v[i * d + k] * w[k].max(0.0).sqrt() * v[j * d + k]).sum();
+            s[i * d + j] = (0..d)
+                .map(|k| v[i * d + k] * w[k].max(0.0).sqrt() * v[j * d + k])
+                .sum();
         }
     }
     let mul = |x: &[f64], y: &[f64]| {
@@ -227,44 +246,71 @@ pub fn frechet_distance(a: &[f32], b: &[f32], d: usize) -> f64 {
 }
 
 /// Classifier metrics on `[n, 64]` images in [-1, 1]: (mean confidence, FD vs real, class counts).
-fn score_images(clf: &MlpClassifier<IB>, images: Tensor<IB, 2>, real_feats: &[f32]) -> (f64, f64, [usize; 10]) {
+fn score_images(
+    clf: &MlpClassifier<IB>,
+    images: Tensor<IB, 2>,
+    real_feats: &[f32],
+) -> (f64, f64, [usize; 10]) {
     let n = images.dims()[0];
     let feats = clf.features(images.clone());
     let fdim = feats.dims()[1];
     let probs = softmax(clf.forward(images), 1);
     let conf: Vec<f32> = host(probs.clone().max_dim(1));
-    let pred: Vec<i64> = probs.argmax(1).reshape([n]).into_data().convert::<i64>().to_vec().expect("int data");
+    let pred: Vec<i64> = probs
+        .argmax(1)
+        .reshape([n])
+        .into_data()
+        .convert::<i64>()
+        .to_vec()
+        .expect("int data");
     let mut counts = [0usize; 10];
     for p in pred {
         counts[p as usize] += 1;
     }
     let mean_conf = conf.iter().map(|&c| c as f64).sum::<f64>() / n as f64;
-    (mean_conf, frechet_distance(&host(feats), real_feats, fdim), counts)
+    (
+        mean_conf,
+        frechet_distance(&host(feats), real_feats, fdim),
+        counts,
+    )
 }
 
 /// Runs the diffusion side; writes CSVs and PNG grids into `out`.
 pub fn run(s: &DiffSettings, seed: u64, out: &std::path::Path) -> Result<DiffResult, String> {
     let device = Default::default();
     let e = |e: preferent::models::Error| e.to_string();
+    // Parameter init and `Tensor::random` draw from the backend RNG: seed it for repeatability.
+    <IB as burn::tensor::backend::Backend>::seed(&device, seed);
     let digits = load_digits().map_err(e)?;
     let mut order: Vec<usize> = (0..digits.len()).collect();
     order.shuffle(&mut StdRng::seed_from_u64(seed ^ 0xD161));
     let (train, test) = order.split_at(1500);
 
     // ---- Classifier (metric network), trained on 1500 digits, tested on 297.
-    let (clf, clf_test_acc, clf_losses) = train_classifier(&digits, train, test, s.clf_steps, seed)?;
+    let (clf, clf_test_acc, clf_losses) =
+        train_classifier(&digits, train, test, s.clf_steps, seed)?;
     eprintln!("  [diff] classifier held-out accuracy {clf_test_acc:.3}");
     let all: Vec<usize> = (0..digits.len()).collect();
     let real_feats = host(clf.features(digits.tensor_scaled::<IB>(&all, &device)));
     let train_feats = host(clf.features(digits.tensor_scaled::<IB>(train, &device)));
-    let (test_conf, _, _) = score_images(&clf, digits.tensor_scaled::<IB>(test, &device), &real_feats);
+    let (test_conf, _, _) =
+        score_images(&clf, digits.tensor_scaled::<IB>(test, &device), &real_feats);
     let test_feats = host(clf.features(digits.tensor_scaled::<IB>(test, &device)));
     let fdim = real_feats.len() / digits.len();
     let fd_real = frechet_distance(&test_feats, &train_feats, fdim);
-    let noise = Tensor::<IB, 2>::random([s.n_samples, DIGITS_PIXELS], Distribution::Normal(0.0, 1.0), &device).clamp(-1.0, 1.0);
+    let noise = Tensor::<IB, 2>::random(
+        [s.n_samples, DIGITS_PIXELS],
+        Distribution::Normal(0.0, 1.0),
+        &device,
+    )
+    .clamp(-1.0, 1.0);
     let (noise_conf, noise_fd, _) = score_images(&clf, noise, &real_feats);
     let reference_rows = vec![
-        ("real held-out digits (297) vs training digits".to_string(), test_conf, fd_real),
+        (
+            "real held-out digits (297) vs training digits".to_string(),
+            test_conf,
+            fd_real,
+        ),
         ("Gaussian noise, clipped".to_string(), noise_conf, noise_fd),
     ];
 
@@ -282,26 +328,48 @@ pub fn run(s: &DiffSettings, seed: u64, out: &std::path::Path) -> Result<DiffRes
         .init()
         .map_err(e)?;
     let mut tr = Trainer::new(model, adamw(0.0, Some(1.0)).init(), lr_sched, seed ^ 0xDD);
-    let mut csv = CsvLogger::create(&out.join("denoiser.csv"), &["step", "lr", "loss"]).map_err(e)?;
+    let mut csv =
+        CsvLogger::create(&out.join("denoiser.csv"), &["step", "lr", "loss"]).map_err(e)?;
     let mut losses = Vec::with_capacity(s.train_steps);
     for step in 0..s.train_steps {
         let mut rng = StdRng::seed_from_u64(tr.step_seed());
-        let idx: Vec<usize> = (0..s.batch).map(|_| rng.random_range(0..digits.len())).collect();
-        let ts: Vec<usize> = (0..s.batch).map(|_| rng.random_range(0..sched.len())).collect();
-        let sa: Vec<f32> = ts.iter().map(|&t| sched.alphas_cumprod[t].sqrt() as f32).collect();
-        let sb: Vec<f32> = ts.iter().map(|&t| (1.0 - sched.alphas_cumprod[t]).sqrt() as f32).collect();
+        let idx: Vec<usize> = (0..s.batch)
+            .map(|_| rng.random_range(0..digits.len()))
+            .collect();
+        let ts: Vec<usize> = (0..s.batch)
+            .map(|_| rng.random_range(0..sched.len()))
+            .collect();
+        let sa: Vec<f32> = ts
+            .iter()
+            .map(|&t| sched.alphas_cumprod[t].sqrt() as f32)
+            .collect();
+        let sb: Vec<f32> = ts
+            .iter()
+            .map(|&t| (1.0 - sched.alphas_cumprod[t]).sqrt() as f32)
+            .collect();
         let x0 = digits.tensor_scaled::<AB>(&idx, &device);
-        let eps = Tensor::<AB, 2>::random([s.batch, DIGITS_PIXELS], Distribution::Normal(0.0, 1.0), &device);
-        let col = |v: Vec<f32>| Tensor::<AB, 2>::from_data(TensorData::new(v, [s.batch, 1]), &device);
+        let eps = Tensor::<AB, 2>::random(
+            [s.batch, DIGITS_PIXELS],
+            Distribution::Normal(0.0, 1.0),
+            &device,
+        );
+        let col =
+            |v: Vec<f32>| Tensor::<AB, 2>::from_data(TensorData::new(v, [s.batch, 1]), &device);
         let xt = x0 * col(sa) + eps.clone() * col(sb);
-        let tt = Tensor::<AB, 1>::from_data(TensorData::new(ts.iter().map(|&t| t as f32).collect::<Vec<_>>(), [s.batch]), &device);
+        let tt = Tensor::<AB, 1>::from_data(
+            TensorData::new(ts.iter().map(|&t| t as f32).collect::<Vec<_>>(), [s.batch]),
+            &device,
+        );
         let loss = (tr.model.forward(xt, tt) - eps).powi_scalar(2).mean();
         let lv: f32 = loss.clone().into_scalar();
         let lr = tr.apply(loss);
         losses.push(lv as f64);
         csv.log(&[step as f64, lr, lv as f64]).map_err(e)?;
         if step % 500 == 0 || step + 1 == s.train_steps {
-            eprintln!("  [diff] denoiser step {step:>5}/{}  loss {lv:.4}", s.train_steps);
+            eprintln!(
+                "  [diff] denoiser step {step:>5}/{}  loss {lv:.4}",
+                s.train_steps
+            );
         }
     }
     csv.flush().map_err(e)?;
@@ -309,26 +377,51 @@ pub fn run(s: &DiffSettings, seed: u64, out: &std::path::Path) -> Result<DiffRes
     let denoiser = tr.model.valid();
 
     // ---- Samples: same starting noise for every solver setting.
-    let real_grid: Vec<Vec<f32>> = order[..100].iter().map(|&i| digits.image_scaled(i).iter().map(|&p| p / 8.0 - 1.0).collect()).collect();
+    let real_grid: Vec<Vec<f32>> = order[..100]
+        .iter()
+        .map(|&i| {
+            digits
+                .image_scaled(i)
+                .iter()
+                .map(|&p| p / 8.0 - 1.0)
+                .collect()
+        })
+        .collect();
     crate::plot::image_grid(&out.join("digits_real.png"), &real_grid, 8, 10, 4)?;
     IB::seed(&device, seed ^ 0x5EED);
-    let x_t = Tensor::<IB, 2>::random([s.n_samples, DIGITS_PIXELS], Distribution::Normal(0.0, 1.0), &device);
+    let x_t = Tensor::<IB, 2>::random(
+        [s.n_samples, DIGITS_PIXELS],
+        Distribution::Normal(0.0, 1.0),
+        &device,
+    );
     let mut rows = Vec::new();
     for solver in [Solver::Ddim, Solver::DpmSolverPp2M] {
         for nfe in [10usize, 20] {
             let t0 = Instant::now();
-            let x = adapters::sample(solver, nfe, x_t.clone(), |x, t| denoiser.forward(x, t))?.clamp(-1.0, 1.0);
+            let x = adapters::sample(solver, nfe, x_t.clone(), |x, t| denoiser.forward(x, t))?
+                .clamp(-1.0, 1.0);
             let seconds = t0.elapsed().as_secs_f64();
             let (confidence, fd, class_counts) = score_images(&clf, x.clone(), &real_feats);
             let flat = host(x);
-            let imgs: Vec<Vec<f32>> = flat.chunks(DIGITS_PIXELS).take(100).map(|c| c.to_vec()).collect();
+            let imgs: Vec<Vec<f32>> = flat
+                .chunks(DIGITS_PIXELS)
+                .take(100)
+                .map(|c| c.to_vec())
+                .collect();
             let grid = format!(
                 "samples_{}_{}nfe.png",
-                if solver == Solver::Ddim { "ddim" } else { "dpmpp2m" },
+                if solver == Solver::Ddim {
+                    "ddim"
+                } else {
+                    "dpmpp2m"
+                },
                 nfe
             );
             crate::plot::image_grid(&out.join(&grid), &imgs, 8, 10, 4)?;
-            eprintln!("  [diff] {:<17} NFE {nfe:>2}: confidence {confidence:.3}, FD {fd:.2}", solver.name());
+            eprintln!(
+                "  [diff] {:<17} NFE {nfe:>2}: confidence {confidence:.3}, FD {fd:.2}",
+                solver.name()
+            );
             rows.push(SolverRow {
                 name: format!("{} ({})", solver.name(), solver.settings()),
                 nfe,
@@ -365,7 +458,11 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(3);
         let a: Vec<f32> = (0..300 * 3).map(|_| rng.random::<f32>()).collect();
         assert!(frechet_distance(&a, &a, 3).abs() < 1e-6);
-        let b: Vec<f32> = a.iter().enumerate().map(|(i, &v)| v + [1.0, 2.0, 0.0][i % 3]).collect();
+        let b: Vec<f32> = a
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| v + [1.0, 2.0, 0.0][i % 3])
+            .collect();
         assert!((frechet_distance(&a, &b, 3) - 5.0).abs() < 1e-6);
     }
 
@@ -378,7 +475,11 @@ mod tests {
         // mu/cov with ddof=1; fd = |m1-m2|^2 + tr(S1+S2-2 sqrtm(S1 @ S2))
         let a = [0.0f32, 0.0, 1.0, 0.0, 0.0, 2.0, 1.0, 1.0, 2.0, 1.0];
         let b = [1.0f32, 1.0, 2.0, 0.0, 0.0, 0.0, 3.0, 3.0];
-        assert!((frechet_distance(&a, &b, 2) - FD_GOLD).abs() < 1e-9, "{}", frechet_distance(&a, &b, 2));
+        assert!(
+            (frechet_distance(&a, &b, 2) - FD_GOLD).abs() < 1e-9,
+            "{}",
+            frechet_distance(&a, &b, 2)
+        );
     }
 
     #[test]

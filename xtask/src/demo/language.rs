@@ -119,14 +119,9 @@ fn answer(prompt: &[u8]) -> Vec<u8> {
     d
 }
 
-/// Verifier: 1 for the exact sorted answer, else 0.9 × the fraction of positions that match.
-fn score(prompt: &[u8], completion: &[u8]) -> f64 {
-    let want = answer(prompt);
-    if completion == want.as_slice() {
-        return 1.0;
-    }
-    let hits = want.iter().zip(completion).filter(|(a, b)| a == b).count();
-    0.9 * hits as f64 / want.len() as f64
+/// The verifier: is `completion` exactly the sorted digits followed by a newline?
+fn verify(prompt: &[u8], completion: &[u8]) -> bool {
+    completion == answer(prompt).as_slice()
 }
 
 /// Prompt + completion padded to `2k + 2` tokens, with the mask over `token_log_probs`
@@ -136,7 +131,11 @@ fn encode(prompt: &[u8], completion: &[u8], k: usize) -> (Vec<i64>, Vec<f32>) {
     let mut toks: Vec<i64> = prompt.iter().chain(completion).map(|&b| b as i64).collect();
     toks.resize(total, PAD as i64);
     let mut mask = vec![0.0f32; total - 1];
-    for m in mask.iter_mut().skip(prompt.len() - 1).take(completion.len()) {
+    for m in mask
+        .iter_mut()
+        .skip(prompt.len() - 1)
+        .take(completion.len())
+    {
         *m = 1.0;
     }
     (toks, mask)
@@ -165,22 +164,39 @@ fn seq_logp<Bk: burn::tensor::backend::Backend>(
     (lm.token_log_probs(tokens) * mask).sum_dim(1).reshape([n])
 }
 
-fn generate(lm: &ByteLm<IB>, prompts: &[Vec<u8>], k: usize, temperature: f64, rng: &mut StdRng) -> Vec<Vec<u8>> {
+fn generate(
+    lm: &ByteLm<IB>,
+    prompts: &[Vec<u8>],
+    k: usize,
+    temperature: f64,
+    rng: &mut StdRng,
+) -> Vec<Vec<u8>> {
     let device = Default::default();
     let mut out = Vec::with_capacity(prompts.len());
     for chunk in prompts.chunks(256) {
-        let p: Vec<Vec<u32>> = chunk.iter().map(|p| p.iter().map(|&b| b as u32).collect()).collect();
+        let p: Vec<Vec<u32>> = chunk
+            .iter()
+            .map(|p| p.iter().map(|&b| b as u32).collect())
+            .collect();
         let c = lm
             .generate(&p, k + 1, temperature, Some(NL as u32), rng, &device)
             .expect("prompts are valid by construction");
-        out.extend(c.into_iter().map(|c| c.into_iter().map(|x| x as u8).collect::<Vec<u8>>()));
+        out.extend(
+            c.into_iter()
+                .map(|c| c.into_iter().map(|x| x as u8).collect::<Vec<u8>>()),
+        );
     }
     out
 }
 
 fn evaluate(lm: &ByteLm<IB>, prompts: &[Vec<u8>], k: usize, seed: u64) -> Accuracy {
     let rate = |c: &[Vec<u8>]| {
-        prompts.iter().zip(c).filter(|(p, c)| answer(p) == **c).count() as f64 / prompts.len() as f64
+        prompts
+            .iter()
+            .zip(c)
+            .filter(|(p, c)| answer(p) == **c)
+            .count() as f64
+            / prompts.len() as f64
     };
     let mut rng = StdRng::seed_from_u64(seed);
     let greedy = rate(&generate(lm, prompts, k, 0.0, &mut rng));
@@ -209,6 +225,8 @@ pub fn run(s: &LangSettings, seed: u64, out: &std::path::Path) -> Result<LangRes
     let e = |e: preferent::models::Error| e.to_string();
 
     // ---- 1. Supervised pretraining on correct examples (loss on completion tokens only).
+    // Parameter init and `Tensor::random` draw from the backend RNG: seed it for repeatability.
+    <IB as burn::tensor::backend::Backend>::seed(&device, seed);
     let t0 = Instant::now();
     let model = s.model.init::<AB>(&device).map_err(e)?;
     let params = burn::module::Module::num_params(&model);
@@ -217,7 +235,8 @@ pub fn run(s: &LangSettings, seed: u64, out: &std::path::Path) -> Result<LangRes
         .init()
         .map_err(e)?;
     let mut tr = Trainer::new(model, adamw(0.01, Some(1.0)).init(), sched, seed);
-    let mut csv = CsvLogger::create(&out.join("lm_pretrain.csv"), &["step", "lr", "loss"]).map_err(e)?;
+    let mut csv =
+        CsvLogger::create(&out.join("lm_pretrain.csv"), &["step", "lr", "loss"]).map_err(e)?;
     let mut pretrain_losses = Vec::with_capacity(s.pretrain_steps);
     let mut val_rng = StdRng::seed_from_u64(seed ^ 0x7A1);
     let val_prompts: Vec<Vec<u8>> = (0..128).map(|_| random_prompt(&mut val_rng, k)).collect();
@@ -226,7 +245,12 @@ pub fn run(s: &LangSettings, seed: u64, out: &std::path::Path) -> Result<LangRes
         if step > 0 && step % s.check_every == 0 {
             let mut rng = StdRng::seed_from_u64(seed ^ step as u64);
             let c = generate(&tr.model.valid(), &val_prompts, k, 1.0, &mut rng);
-            let acc = val_prompts.iter().zip(&c).filter(|(p, c)| answer(p) == **c).count() as f64 / 128.0;
+            let acc = val_prompts
+                .iter()
+                .zip(&c)
+                .filter(|(p, c)| answer(p) == **c)
+                .count() as f64
+                / 128.0;
             eprintln!("  [lm] pretrain step {step:>5}: validation sampled accuracy {acc:.3}");
             if acc >= s.pretrain_target {
                 stopped_at_target = Some((step, acc));
@@ -248,7 +272,10 @@ pub fn run(s: &LangSettings, seed: u64, out: &std::path::Path) -> Result<LangRes
         pretrain_losses.push(lv as f64);
         csv.log(&[step as f64, lr, lv as f64]).map_err(e)?;
         if step % 50 == 0 || step + 1 == s.pretrain_steps {
-            eprintln!("  [lm] pretrain step {step:>5}/{}  loss {lv:.4}", s.pretrain_steps);
+            eprintln!(
+                "  [lm] pretrain step {step:>5}/{}  loss {lv:.4}",
+                s.pretrain_steps
+            );
         }
     }
     csv.flush().map_err(e)?;
@@ -257,38 +284,49 @@ pub fn run(s: &LangSettings, seed: u64, out: &std::path::Path) -> Result<LangRes
     let reference = frozen_reference(&sft);
 
     let mut eval_rng = StdRng::seed_from_u64(seed ^ 0xE7A1);
-    let eval_prompts: Vec<Vec<u8>> = (0..s.eval_prompts).map(|_| random_prompt(&mut eval_rng, k)).collect();
+    let eval_prompts: Vec<Vec<u8>> = (0..s.eval_prompts)
+        .map(|_| random_prompt(&mut eval_rng, k))
+        .collect();
     let base = evaluate(&reference, &eval_prompts, k, seed ^ 0x5A3);
-    eprintln!("  [lm] pretrained: greedy {:.3}, sampled {:.3}", base.greedy, base.sampled);
+    eprintln!(
+        "  [lm] pretrained: greedy {:.3}, sampled {:.3}",
+        base.greedy, base.sampled
+    );
 
     // ---- 2. Preference pairs from the model's own samples, labelled by the verifier.
     let mut rng = StdRng::seed_from_u64(seed ^ 0x9A1);
-    let prompts: Vec<Vec<u8>> = (0..s.pair_prompts).map(|_| random_prompt(&mut rng, k)).collect();
+    let prompts: Vec<Vec<u8>> = (0..s.pair_prompts)
+        .map(|_| random_prompt(&mut rng, k))
+        .collect();
     let repeated: Vec<Vec<u8>> = prompts
         .iter()
         .flat_map(|p| std::iter::repeat_n(p.clone(), s.samples_per_prompt))
         .collect();
     let samples = generate(&reference, &repeated, k, 1.0, &mut rng);
-    let correct = repeated.iter().zip(&samples).filter(|(p, c)| answer(p) == **c).count();
-    // Every two distinct samples of a prompt with different verifier scores make a pair
-    // (chosen = higher score).
+    let correct = repeated
+        .iter()
+        .zip(&samples)
+        .filter(|(p, c)| verify(p, c))
+        .count();
+    // Pairs: every (exactly correct, incorrect) combination of distinct samples of one prompt.
     let mut raw_pairs = Vec::new();
     for (i, p) in prompts.iter().enumerate() {
-        let mut group: Vec<&Vec<u8>> = samples[i * s.samples_per_prompt..(i + 1) * s.samples_per_prompt].iter().collect();
+        let mut group: Vec<&Vec<u8>> = samples
+            [i * s.samples_per_prompt..(i + 1) * s.samples_per_prompt]
+            .iter()
+            .collect();
         group.sort();
         group.dedup();
-        for a in 0..group.len() {
-            for b in a + 1..group.len() {
-                let (sa, sb) = (score(p, group[a]), score(p, group[b]));
-                if sa != sb {
-                    let (c, r, sc) = if sa > sb { (group[a], group[b], sa) } else { (group[b], group[a], sb) };
-                    raw_pairs.push((p.clone(), c.clone(), r.clone(), sc == 1.0));
-                }
+        for c in group.iter().filter(|c| verify(p, c)) {
+            for r in group.iter().filter(|r| !verify(p, r)) {
+                raw_pairs.push((p.clone(), (*c).clone(), (*r).clone(), true));
             }
         }
     }
     if raw_pairs.is_empty() {
-        return Err("no preference pairs: every prompt's samples scored the same".into());
+        return Err(
+            "no preference pairs: no prompt had both a correct and an incorrect sample".into(),
+        );
     }
     let pairs_with_correct_chosen = raw_pairs.iter().filter(|p| p.3).count();
     let mut pairs: Vec<Pair> = raw_pairs
@@ -302,9 +340,15 @@ pub fn run(s: &LangSettings, seed: u64, out: &std::path::Path) -> Result<LangRes
         .collect();
     // Reference log-probs once, on the inner backend.
     for chunk in pairs.chunks_mut(128) {
-        let rows: Vec<_> = chunk.iter().flat_map(|p| [p.chosen.clone(), p.rejected.clone()]).collect();
+        let rows: Vec<_> = chunk
+            .iter()
+            .flat_map(|p| [p.chosen.clone(), p.rejected.clone()])
+            .collect();
         let (x, m) = batch_tensors::<IB>(&rows, &device);
-        let lp: Vec<f32> = seq_logp(&reference, x, m).into_data().to_vec().map_err(|e| format!("{e:?}"))?;
+        let lp: Vec<f32> = seq_logp(&reference, x, m)
+            .into_data()
+            .to_vec()
+            .map_err(|e| format!("{e:?}"))?;
         for (j, p) in chunk.iter_mut().enumerate() {
             p.ref_c = lp[2 * j];
             p.ref_r = lp[2 * j + 1];
@@ -327,7 +371,7 @@ pub fn run(s: &LangSettings, seed: u64, out: &std::path::Path) -> Result<LangRes
         flipped[i] = true;
     }
 
-    let (beta_dpo, beta_simpo, gamma_simpo, eps) = (0.1, 2.0, 0.5, 0.2);
+    let (beta_dpo, beta_simpo, gamma_simpo, eps) = (1.0, 2.0, 0.5, 0.2);
     let mut runs = Vec::new();
     for noisy in [false, true] {
         for method in [Method::Dpo, Method::SimPo, Method::RDpo] {
@@ -341,14 +385,28 @@ pub fn run(s: &LangSettings, seed: u64, out: &std::path::Path) -> Result<LangRes
                 .with_warmup_steps(s.pref_steps / 10)
                 .init()
                 .map_err(e)?;
-            let mut tr = Trainer::new(sft.clone(), adamw(0.0, Some(1.0)).init(), sched, seed ^ 0xD90);
-            let tag = format!("pref_{}_{}", name.to_lowercase(), if noisy { "noisy" } else { "clean" });
-            let mut csv = CsvLogger::create(&out.join(format!("{tag}.csv")), &["step", "lr", "loss", "margin_acc"])
-                .map_err(e)?;
+            let mut tr = Trainer::new(
+                sft.clone(),
+                adamw(0.0, Some(1.0)).init(),
+                sched,
+                seed ^ 0xD90,
+            );
+            let tag = format!(
+                "pref_{}_{}",
+                name.to_lowercase(),
+                if noisy { "noisy" } else { "clean" }
+            );
+            let mut csv = CsvLogger::create(
+                &out.join(format!("{tag}.csv")),
+                &["step", "lr", "loss", "margin_acc"],
+            )
+            .map_err(e)?;
             let mut losses = Vec::with_capacity(s.pref_steps);
             for step in 0..s.pref_steps {
                 let mut rng = StdRng::seed_from_u64(tr.step_seed());
-                let idx: Vec<usize> = (0..s.pref_batch).map(|_| rng.random_range(0..pairs.len())).collect();
+                let idx: Vec<usize> = (0..s.pref_batch)
+                    .map(|_| rng.random_range(0..pairs.len()))
+                    .collect();
                 let b = idx.len();
                 let mut rows = Vec::with_capacity(2 * b);
                 let (mut rc, mut rr) = (Vec::with_capacity(b), Vec::with_capacity(b));
@@ -370,42 +428,80 @@ pub fn run(s: &LangSettings, seed: u64, out: &std::path::Path) -> Result<LangRes
                 let lp = seq_logp(&tr.model, x, m);
                 let even = Tensor::<AB, 1, Int>::arange_step(0..2 * b as i64, 2, &device);
                 let odd = Tensor::<AB, 1, Int>::arange_step(1..2 * b as i64, 2, &device);
-                let (pc, pr) = (lp.clone().select(0, even.clone()), lp.select(0, odd.clone()));
+                let (pc, pr) = (
+                    lp.clone().select(0, even.clone()),
+                    lp.select(0, odd.clone()),
+                );
                 let ref_c = Tensor::<AB, 1>::from_floats(rc.as_slice(), &device);
                 let ref_r = Tensor::<AB, 1>::from_floats(rr.as_slice(), &device);
                 let (loss, margin) = match method {
                     Method::Dpo => (
-                        adapters::dpo_loss(pc.clone(), pr.clone(), ref_c.clone(), ref_r.clone(), beta_dpo)?,
+                        adapters::dpo_loss(
+                            pc.clone(),
+                            pr.clone(),
+                            ref_c.clone(),
+                            ref_r.clone(),
+                            beta_dpo,
+                        )?,
                         (pc - ref_c) - (pr - ref_r),
                     ),
                     Method::RDpo => (
-                        adapters::rdpo_loss(pc.clone(), pr.clone(), ref_c.clone(), ref_r.clone(), beta_dpo, eps)?,
+                        adapters::rdpo_loss(
+                            pc.clone(),
+                            pr.clone(),
+                            ref_c.clone(),
+                            ref_r.clone(),
+                            beta_dpo,
+                            eps,
+                        )?,
                         (pc - ref_c) - (pr - ref_r),
                     ),
                     Method::SimPo => {
                         let avg_c = pc / lens.clone().select(0, even);
                         let avg_r = pr / lens.select(0, odd);
                         (
-                            adapters::simpo_loss(avg_c.clone(), avg_r.clone(), beta_simpo, gamma_simpo)?,
+                            adapters::simpo_loss(
+                                avg_c.clone(),
+                                avg_r.clone(),
+                                beta_simpo,
+                                gamma_simpo,
+                            )?,
                             avg_c - avg_r,
                         )
                     }
                 };
-                let macc: f32 = margin.detach().greater_elem(0.0).float().mean().into_scalar();
+                let macc: f32 = margin
+                    .detach()
+                    .greater_elem(0.0)
+                    .float()
+                    .mean()
+                    .into_scalar();
                 let lv: f32 = loss.clone().into_scalar();
                 let lr = tr.apply(loss);
                 losses.push(lv as f64);
-                csv.log(&[step as f64, lr, lv as f64, macc as f64]).map_err(e)?;
+                csv.log(&[step as f64, lr, lv as f64, macc as f64])
+                    .map_err(e)?;
             }
             csv.flush().map_err(e)?;
             let policy = tr.model.valid();
             // Implicit-reward ranking accuracy on the clean labels.
             let mut right = 0usize;
             for chunk in pairs.chunks(128) {
-                let rows: Vec<_> = chunk.iter().flat_map(|p| [p.chosen.clone(), p.rejected.clone()]).collect();
+                let rows: Vec<_> = chunk
+                    .iter()
+                    .flat_map(|p| [p.chosen.clone(), p.rejected.clone()])
+                    .collect();
                 let (x, m) = batch_tensors::<IB>(&rows, &device);
-                let lens: Vec<f32> = m.clone().sum_dim(1).into_data().to_vec().map_err(|e| format!("{e:?}"))?;
-                let lp: Vec<f32> = seq_logp(&policy, x, m).into_data().to_vec().map_err(|e| format!("{e:?}"))?;
+                let lens: Vec<f32> = m
+                    .clone()
+                    .sum_dim(1)
+                    .into_data()
+                    .to_vec()
+                    .map_err(|e| format!("{e:?}"))?;
+                let lp: Vec<f32> = seq_logp(&policy, x, m)
+                    .into_data()
+                    .to_vec()
+                    .map_err(|e| format!("{e:?}"))?;
                 for (j, p) in chunk.iter().enumerate() {
                     let margin = match method {
                         Method::SimPo => lp[2 * j] / lens[2 * j] - lp[2 * j + 1] / lens[2 * j + 1],
@@ -471,10 +567,20 @@ mod tests {
     #[test]
     fn verifier_and_encoding() {
         assert_eq!(answer(b"3142="), b"1234\n".to_vec());
-        assert_eq!(score(b"3142=", b"1234\n"), 1.0);
-        assert!((score(b"3142=", b"1243\n") - 0.9 * 3.0 / 5.0).abs() < 1e-12);
+        assert!(verify(b"3142=", b"1234\n"));
+        assert!(!verify(b"3142=", b"1243\n") && !verify(b"3142=", b"1234"));
         let (t, m) = encode(b"31=", b"13\n", 2);
-        assert_eq!(t, vec![b'3' as i64, b'1' as i64, b'=' as i64, b'1' as i64, b'3' as i64, 10]);
+        assert_eq!(
+            t,
+            vec![
+                b'3' as i64,
+                b'1' as i64,
+                b'=' as i64,
+                b'1' as i64,
+                b'3' as i64,
+                10
+            ]
+        );
         // log-prob position i scores token i+1: completion tokens are 3, 4, 5 -> positions 2, 3, 4.
         assert_eq!(m, vec![0.0, 0.0, 1.0, 1.0, 1.0]);
     }

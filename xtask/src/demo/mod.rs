@@ -48,7 +48,7 @@ fn lang_settings(quick: bool) -> language::LangSettings {
             pretrain_lr: 3e-3,
             pair_prompts: 256,
             samples_per_prompt: 4,
-            pref_steps: 40,
+            pref_steps: 60,
             pref_batch: 32,
             pref_lr: 2e-4,
             eval_prompts: 256,
@@ -56,7 +56,11 @@ fn lang_settings(quick: bool) -> language::LangSettings {
     } else {
         language::LangSettings {
             digits: 5,
-            model: ByteLmConfig::tiny().with_max_seq_len(16).with_n_layers(3).with_d_model(96).with_d_ff(384),
+            model: ByteLmConfig::tiny()
+                .with_max_seq_len(16)
+                .with_n_layers(3)
+                .with_d_model(96)
+                .with_d_ff(384),
             pretrain_steps: 1200,
             pretrain_target: 0.5,
             check_every: 25,
@@ -64,7 +68,7 @@ fn lang_settings(quick: bool) -> language::LangSettings {
             pretrain_lr: 2e-3,
             pair_prompts: 512,
             samples_per_prompt: 4,
-            pref_steps: 100,
+            pref_steps: 60,
             pref_batch: 32,
             pref_lr: 2e-4,
             eval_prompts: 512,
@@ -87,7 +91,7 @@ fn diff_settings(quick: bool) -> diffusion::DiffSettings {
         diffusion::DiffSettings {
             hidden: 256,
             blocks: 3,
-            train_steps: 6000,
+            train_steps: 4000,
             batch: 128,
             lr: 2e-3,
             clf_steps: 600,
@@ -99,7 +103,8 @@ fn diff_settings(quick: bool) -> diffusion::DiffSettings {
 /// Runs the demo and writes the report.
 pub fn run(opts: &DemoOptions) -> Result<(), String> {
     let t0 = Instant::now();
-    std::fs::create_dir_all(&opts.out).map_err(|e| format!("creating {}: {e}", opts.out.display()))?;
+    std::fs::create_dir_all(&opts.out)
+        .map_err(|e| format!("creating {}: {e}", opts.out.display()))?;
     let mode = if opts.quick { "quick" } else { "full" };
     eprintln!("preferent demo ({mode}), writing to {}", opts.out.display());
 

@@ -32,16 +32,30 @@ pub fn check_sections(text: &str) -> Result<(), String> {
     for s in SECTIONS {
         match text[from..].lines().position(|l| l.trim_end() == s) {
             Some(_) => {
-                let at = text[from..].find(&format!("{s}\n")).or_else(|| text[from..].find(s)).unwrap_or(0);
+                let at = text[from..]
+                    .find(&format!("{s}\n"))
+                    .or_else(|| text[from..].find(s))
+                    .unwrap_or(0);
                 from += at + s.len();
             }
-            None => return Err(format!("report is missing section `{s}` (or it is out of order)")),
+            None => {
+                return Err(format!(
+                    "report is missing section `{s}` (or it is out of order)"
+                ))
+            }
         }
     }
     Ok(())
 }
 
-const COLORS: [[u8; 3]; 6] = [[31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40], [148, 103, 189], [140, 86, 75]];
+const COLORS: [[u8; 3]; 6] = [
+    [31, 119, 180],
+    [255, 127, 14],
+    [44, 160, 44],
+    [214, 39, 40],
+    [148, 103, 189],
+    [140, 86, 75],
+];
 const COLOR_NAMES: [&str; 6] = ["blue", "orange", "green", "red", "purple", "brown"];
 
 /// Writes `report.md` and the loss-curve PNGs; returns the files written (relative to `out`).
@@ -86,7 +100,7 @@ pub fn write(inp: &ReportInput<'_>) -> Result<Vec<String>, String> {
             );
             let _ = writeln!(
                 md,
-                "Preference pairs: {} (every two distinct samples of the model for one prompt with different verifier scores, the higher-scored one chosen; {:.1} % of samples were exactly correct; {} pairs have an exactly correct chosen answer). The noisy runs flip 20 % of the pairs' labels (the same pairs for every method).\n",
+                "Preference pairs: {} (for each prompt, every exactly-correct sample of the model as chosen against each distinct incorrect sample as rejected, as judged by the verifier; {:.1} % of samples were exactly correct; {} pairs have a correct chosen answer). The noisy runs flip 20 % of the pairs' labels (the same pairs for every method).\n",
                 r.pairs,
                 100.0 * r.sample_correct_rate,
                 r.pairs_with_correct_chosen
@@ -109,7 +123,8 @@ pub fn write(inp: &ReportInput<'_>) -> Result<Vec<String>, String> {
                     run.seconds
                 );
             }
-            let find = |m: &str, noisy: bool| r.runs.iter().find(|x| x.method == m && x.noisy == noisy);
+            let find =
+                |m: &str, noisy: bool| r.runs.iter().find(|x| x.method == m && x.noisy == noisy);
             if let (Some(dn), Some(rn)) = (find("DPO", true), find("rDPO", true)) {
                 let (d, rd) = (dn.acc.sampled, rn.acc.sampled);
                 let verdict = if rd > d + 0.01 {
@@ -119,26 +134,57 @@ pub fn write(inp: &ReportInput<'_>) -> Result<Vec<String>, String> {
                 } else {
                     format!("rDPO and DPO were within 1 point under 20 % label noise in this run ({:.1} % vs {:.1} % sampled accuracy): no clear rDPO advantage shown.", 100.0 * rd, 100.0 * d)
                 };
-                let _ = writeln!(md, "\n{verdict} Greedy accuracy: rDPO {:.1} %, DPO {:.1} %.\n", 100.0 * rn.acc.greedy, 100.0 * dn.acc.greedy);
+                let _ = writeln!(
+                    md,
+                    "\n{verdict} Greedy accuracy: rDPO {:.1} %, DPO {:.1} %.\n",
+                    100.0 * rn.acc.greedy,
+                    100.0 * dn.acc.greedy
+                );
             }
-            line_plot(&inp.out.join("lm_pretrain_loss.png"), &[Series { values: &smooth(&r.pretrain_losses, 10), color: COLORS[0] }], true)?;
+            line_plot(
+                &inp.out.join("lm_pretrain_loss.png"),
+                &[Series {
+                    values: &smooth(&r.pretrain_losses, 10),
+                    color: COLORS[0],
+                }],
+                true,
+            )?;
             files.push("lm_pretrain_loss.png".to_string());
             for noisy in [false, true] {
                 let runs: Vec<_> = r.runs.iter().filter(|x| x.noisy == noisy).collect();
                 let sm: Vec<Vec<f64>> = runs.iter().map(|x| smooth(&x.losses, 5)).collect();
-                let series: Vec<Series<'_>> = sm.iter().enumerate().map(|(i, v)| Series { values: v, color: COLORS[i] }).collect();
+                let series: Vec<Series<'_>> = sm
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| Series {
+                        values: v,
+                        color: COLORS[i],
+                    })
+                    .collect();
                 let name = format!("pref_loss_{}.png", if noisy { "noisy" } else { "clean" });
                 line_plot(&inp.out.join(&name), &series, false)?;
                 files.push(name);
             }
-            let legend: Vec<String> = r.runs.iter().filter(|x| !x.noisy).enumerate().map(|(i, x)| format!("{} = {}", x.method, COLOR_NAMES[i])).collect();
+            let legend: Vec<String> = r
+                .runs
+                .iter()
+                .filter(|x| !x.noisy)
+                .enumerate()
+                .map(|(i, x)| format!("{} = {}", x.method, COLOR_NAMES[i]))
+                .collect();
             let _ = writeln!(
                 md,
                 "Loss curves: `lm_pretrain_loss.png` (pretraining loss, log scale, 10-step moving average), `pref_loss_clean.png` and `pref_loss_noisy.png` (preference losses per step, 5-step moving average; {}). The losses are on different scales (rDPO's can be negative).\n",
                 legend.join(", ")
             );
             files.extend(["lm_pretrain.csv".to_string()]);
-            files.extend(r.runs.iter().map(|x| format!("pref_{}_{}.csv", x.method.to_lowercase(), if x.noisy { "noisy" } else { "clean" })));
+            files.extend(r.runs.iter().map(|x| {
+                format!(
+                    "pref_{}_{}.csv",
+                    x.method.to_lowercase(),
+                    if x.noisy { "noisy" } else { "clean" }
+                )
+            }));
         }
     }
 
@@ -148,7 +194,11 @@ pub fn write(inp: &ReportInput<'_>) -> Result<Vec<String>, String> {
             let _ = writeln!(md, "Not run (`--only language`).\n");
         }
         Some((r, secs)) => {
-            let _ = writeln!(md, "Model: {}. {} parameters. Wall time {secs:.1} s (denoiser training {:.1} s).\n", r.setup, r.params, r.train_seconds);
+            let _ = writeln!(
+                md,
+                "Model: {}. {} parameters. Wall time {secs:.1} s (denoiser training {:.1} s).\n",
+                r.setup, r.params, r.train_seconds
+            );
             let _ = writeln!(
                 md,
                 "Quality metric: a small MLP digits classifier trained in the demo (held-out accuracy **{:.1} %** on 297 digits). Confidence = mean max-softmax probability on samples; FD = Fréchet distance between Gaussians fitted to its 64-d penultimate features of the samples and of all 1797 real digits (lower is better).\n",
@@ -160,7 +210,13 @@ pub fn write(inp: &ReportInput<'_>) -> Result<Vec<String>, String> {
                 let _ = writeln!(
                     md,
                     "| {} | {} | {:.3} | {:.2} | {:?} | {:.2} s | `{}` |",
-                    row.name, row.nfe, row.confidence, row.fd, row.class_counts, row.seconds, row.grid
+                    row.name,
+                    row.nfe,
+                    row.confidence,
+                    row.fd,
+                    row.class_counts,
+                    row.seconds,
+                    row.grid
                 );
             }
             let _ = writeln!(md, "\nReference points for the same metrics:\n");
@@ -169,10 +225,32 @@ pub fn write(inp: &ReportInput<'_>) -> Result<Vec<String>, String> {
             for (name, c, fd) in &r.reference_rows {
                 let _ = writeln!(md, "| {name} | {c:.3} | {fd:.2} |");
             }
-            line_plot(&inp.out.join("denoiser_loss.png"), &[Series { values: &smooth(&r.losses, 50), color: COLORS[0] }], true)?;
-            line_plot(&inp.out.join("classifier_loss.png"), &[Series { values: &smooth(&r.clf_losses, 10), color: COLORS[1] }], true)?;
+            line_plot(
+                &inp.out.join("denoiser_loss.png"),
+                &[Series {
+                    values: &smooth(&r.losses, 50),
+                    color: COLORS[0],
+                }],
+                true,
+            )?;
+            line_plot(
+                &inp.out.join("classifier_loss.png"),
+                &[Series {
+                    values: &smooth(&r.clf_losses, 10),
+                    color: COLORS[1],
+                }],
+                true,
+            )?;
             let _ = writeln!(md, "\nLoss curves: `denoiser_loss.png` (ε-MSE, log scale, 50-step moving average), `classifier_loss.png` (cross-entropy, log scale). Real digits for comparison: `digits_real.png`.\n");
-            files.extend(["denoiser_loss.png", "classifier_loss.png", "digits_real.png", "denoiser.csv"].map(String::from));
+            files.extend(
+                [
+                    "denoiser_loss.png",
+                    "classifier_loss.png",
+                    "digits_real.png",
+                    "denoiser.csv",
+                ]
+                .map(String::from),
+            );
             files.extend(r.rows.iter().map(|x| x.grid.clone()));
         }
     }
@@ -204,7 +282,15 @@ mod tests {
     fn a_report_without_runs_has_all_sections() {
         let dir = std::env::temp_dir().join(format!("xtask-report-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        write(&ReportInput { out: &dir, mode: "quick", seed: 1, lang: None, diff: None, total_seconds: 0.0 }).unwrap();
+        write(&ReportInput {
+            out: &dir,
+            mode: "quick",
+            seed: 1,
+            lang: None,
+            diff: None,
+            total_seconds: 0.0,
+        })
+        .unwrap();
         let text = std::fs::read_to_string(dir.join("report.md")).unwrap();
         check_sections(&text).unwrap();
         let _ = std::fs::remove_dir_all(&dir);

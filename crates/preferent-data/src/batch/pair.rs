@@ -14,7 +14,7 @@ use crate::tokenizer::Tokenizer;
 /// Collator settings shared by pair, unpaired and ranked collators.
 #[derive(burn::config::Config, Debug)]
 pub struct CollatorConfig {
-    /// Truncation (TRL defaults: max_prompt_length 512, max_length 1024, keep start).
+    /// Truncation (TRL HEAD defaults: max_length 1024, keep start, no prompt limit).
     #[config(default = "TruncationConfig::new()")]
     pub truncation: TruncationConfig,
     /// Round the padded length up to a multiple of this (none by default).

@@ -14,8 +14,8 @@ pub enum TruncationMode {
 /// Truncation settings, applied per sequence (prompt + one completion).
 #[derive(burn::config::Config, Debug)]
 pub struct TruncationConfig {
-    /// Maximum prompt tokens (after BOS). TRL `DPOConfig.max_prompt_length` default: 512.
-    #[config(default = "Some(512)")]
+    /// Maximum prompt tokens (BOS included). Default: none, as TRL HEAD (which truncates only
+    /// the whole sequence); legacy TRL `v0.23.0` `DPOConfig.max_prompt_length` was 512.
     pub max_prompt_length: Option<usize>,
     /// Maximum prompt + completion tokens. TRL `DPOConfig.max_length` default: 1024.
     #[config(default = "Some(1024)")]

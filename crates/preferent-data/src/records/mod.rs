@@ -2,6 +2,7 @@
 
 mod base;
 mod image;
+mod implicit;
 mod meta;
 mod pair;
 mod ranked;
@@ -13,6 +14,7 @@ pub use image::{
     read_image_pairs, read_image_pairs_from_bytes, write_image_pairs, write_image_pairs_to_bytes,
     Condition, Image, ImagePairRecord, PairLabel,
 };
+pub use implicit::extract_prompt;
 pub use meta::RecordMeta;
 pub use pair::{
     PairRecord, RANK_CHOSEN_KEY, RANK_REJECTED_KEY, SCORE_CHOSEN_KEY, SCORE_REJECTED_KEY,

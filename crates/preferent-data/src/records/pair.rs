@@ -4,6 +4,7 @@ use serde_json::Value;
 
 use crate::error::RecordProblem;
 use crate::records::base::into_object;
+use crate::records::implicit::extract_prompt;
 use crate::records::meta::require;
 use crate::records::text::check_convention;
 use crate::records::{Convention, Record, RecordMeta, Text};
@@ -29,7 +30,9 @@ pub const RANK_REJECTED_KEY: &str = "rank_rejected";
 ///  "chosen": [{"role": "assistant", "content": "..."}], "rejected": [...]}
 /// ```
 /// `score_chosen` / `score_rejected` (UltraFeedback-binarized columns) stay in metadata and are
-/// read by [`PairRecord::score_gap`].
+/// read by [`PairRecord::score_gap`]. Records without `prompt` (TRL's implicit-prompt form,
+/// `{"chosen": "The sky is blue.", "rejected": "The sky is green."}`) are split by
+/// [`crate::records::extract_prompt`]; they are written back in the explicit form.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PairRecord {
     /// The prompt.
@@ -97,9 +100,12 @@ impl Record for PairRecord {
 
     fn from_json(value: Value) -> Result<Self, RecordProblem> {
         let obj = into_object(value)?;
-        let prompt = Text::from_json(require(&obj, "prompt")?, "prompt")?;
         let chosen = Text::from_json(require(&obj, "chosen")?, "chosen")?;
         let rejected = Text::from_json(require(&obj, "rejected")?, "rejected")?;
+        let (prompt, chosen, rejected) = match obj.get("prompt") {
+            Some(p) => (Text::from_json(p, "prompt")?, chosen, rejected),
+            None => extract_prompt(&chosen, &rejected)?,
+        };
         check_convention([&prompt, &chosen, &rejected])?;
         let meta = RecordMeta::from_json(obj, &["prompt", "chosen", "rejected"])?;
         Ok(Self {

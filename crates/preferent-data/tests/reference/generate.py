@@ -138,3 +138,13 @@ for s in safety:
 for k in sorted([k for k in acc if k is not None]) + [None]:
     n, t = acc[k]; print(f"ASR attack_style={k}: n={n} mean={t / n!r}")
 print("ASR overall:", sum(s["attack_success"] for s in safety) / len(safety))
+
+# ---------------- implicit prompt (TRL extract_prompt semantics, as documented in Rust) ----------------
+def extract(c, r):
+    m = min(len(c), len(r))
+    i = next((k for k in range(m) if c[k] != r[k]), max(m - 1, 0))
+    if isinstance(c, str) and 0 < i < m and c[i - 1] == " " and c[i] != r[i]:
+        i -= 1
+    return c[:i], c[i:], r[i:]
+for c, r in [("The sky is blue.", "The sky is green."), ("Ça va bien", "Ça va mal"), ("abc", "abcd"), ("x", "y")]:
+    print("extract", json.dumps([c, r], ensure_ascii=False), "->", json.dumps(extract(c, r), ensure_ascii=False))

@@ -50,7 +50,11 @@ impl Digits {
     }
 
     /// Selected labels as an Int tensor.
-    pub fn labels_tensor<B: Backend>(&self, indices: &[usize], device: &B::Device) -> Tensor<B, 1, Int> {
+    pub fn labels_tensor<B: Backend>(
+        &self,
+        indices: &[usize],
+        device: &B::Device,
+    ) -> Tensor<B, 1, Int> {
         let v: Vec<i64> = indices.iter().map(|&i| self.labels[i] as i64).collect();
         Tensor::from_data(TensorData::new(v, [indices.len()]), device)
     }
@@ -71,7 +75,11 @@ pub fn load_digits() -> Result<Digits> {
 fn parse_digits_csv(text: &str) -> Result<Digits> {
     let mut pixels = Vec::new();
     let mut labels = Vec::new();
-    for (line_no, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for (line_no, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         let bad = |reason: String| Error::Parse {
             what: format!("digits.csv line {}", line_no + 1),
             reason,
@@ -81,7 +89,10 @@ fn parse_digits_csv(text: &str) -> Result<Digits> {
             return Err(bad(format!("expected 65 fields, found {}", fields.len())));
         }
         for f in &fields[..DIGITS_PIXELS] {
-            let v: f32 = f.trim().parse().map_err(|e| bad(format!("pixel {f:?}: {e}")))?;
+            let v: f32 = f
+                .trim()
+                .parse()
+                .map_err(|e| bad(format!("pixel {f:?}: {e}")))?;
             if !(0.0..=16.0).contains(&v) {
                 return Err(bad(format!("pixel {v} outside 0..=16")));
             }
@@ -125,7 +136,10 @@ mod tests {
 
     #[test]
     fn bad_rows_are_typed_errors() {
-        assert!(matches!(parse_digits_csv("1,2,3"), Err(Error::Parse { .. })));
+        assert!(matches!(
+            parse_digits_csv("1,2,3"),
+            Err(Error::Parse { .. })
+        ));
         let mut row = vec!["0"; 64];
         row.push("11");
         assert!(parse_digits_csv(&row.join(",")).is_err());

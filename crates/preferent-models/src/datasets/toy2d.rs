@@ -47,7 +47,13 @@ fn standard_normal<R: Rng>(rng: &mut R) -> f64 {
 /// ```
 ///
 /// The preferent experiment plan uses `k = 8, radius = 2, sigma = 0.1` (align_rl.md §10).
-pub fn ring_of_gaussians(n: usize, k: usize, radius: f64, sigma: f64, seed: u64) -> Result<Points2d> {
+pub fn ring_of_gaussians(
+    n: usize,
+    k: usize,
+    radius: f64,
+    sigma: f64,
+    seed: u64,
+) -> Result<Points2d> {
     if k == 0 {
         return Err(invalid("k", k, "need at least one component"));
     }
@@ -113,7 +119,10 @@ mod tests {
         assert!((msd - 0.02).abs() < 0.002, "mean squared deviation {msd}");
         let mut counts = [0usize; 8];
         p.labels.iter().for_each(|&l| counts[l as usize] += 1);
-        assert!(counts.iter().all(|&c| (150..350).contains(&c)), "{counts:?}");
+        assert!(
+            counts.iter().all(|&c| (150..350).contains(&c)),
+            "{counts:?}"
+        );
     }
 
     #[test]

@@ -85,11 +85,14 @@ where
             seed: self.seed,
         };
         let path = dir.join(CHECKPOINT_META);
-        std::fs::write(&path, serde_json::to_string_pretty(&meta).expect("plain struct"))
-            .map_err(|e| Error::Io {
-                path: path.display().to_string(),
-                source: e,
-            })
+        std::fs::write(
+            &path,
+            serde_json::to_string_pretty(&meta).expect("plain struct"),
+        )
+        .map_err(|e| Error::Io {
+            path: path.display().to_string(),
+            source: e,
+        })
     }
 
     /// Restores a checkpoint written by [`Trainer::save`] into freshly built parts: `model` with
@@ -116,9 +119,10 @@ where
             Vec<Option<burn::optim::record::AdaptorRecord<O, B>>>,
             <S as LrScheduler>::Record<B>,
         );
-        let (by_position, sched): State<O, B, S> = NamedMpkFileRecorder::<FullPrecisionSettings>::new()
-            .load(dir.join(CHECKPOINT_OPTIM), device)
-            .map_err(|e| ckpt_err("loading optimiser state", e))?;
+        let (by_position, sched): State<O, B, S> =
+            NamedMpkFileRecorder::<FullPrecisionSettings>::new()
+                .load(dir.join(CHECKPOINT_OPTIM), device)
+                .map_err(|e| ckpt_err("loading optimiser state", e))?;
         let ids = param_ids(&model);
         if ids.len() != by_position.len() {
             return Err(Error::Checkpoint(format!(

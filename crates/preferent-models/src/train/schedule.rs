@@ -1,7 +1,9 @@
 //! Linear warmup followed by cosine decay, composed from burn's LR schedulers.
 
 use burn::config::Config;
-use burn::optim::lr_scheduler::composed::{ComposedLrScheduler, ComposedLrSchedulerConfig, SchedulerReduction};
+use burn::optim::lr_scheduler::composed::{
+    ComposedLrScheduler, ComposedLrSchedulerConfig, SchedulerReduction,
+};
 use burn::optim::lr_scheduler::cosine::CosineAnnealingLrSchedulerConfig;
 use burn::optim::lr_scheduler::linear::LinearLrSchedulerConfig;
 
@@ -44,7 +46,11 @@ impl WarmupCosineConfig {
             return Err(invalid("total_steps", self.total_steps, "must be positive"));
         }
         if !(0.0..=1.0).contains(&self.min_lr_ratio) {
-            return Err(invalid("min_lr_ratio", self.min_lr_ratio, "must be in [0, 1]"));
+            return Err(invalid(
+                "min_lr_ratio",
+                self.min_lr_ratio,
+                "must be in [0, 1]",
+            ));
         }
         let mut cfg = ComposedLrSchedulerConfig::new().with_reduction(SchedulerReduction::Prod);
         if self.warmup_steps > 0 {
@@ -58,7 +64,8 @@ impl WarmupCosineConfig {
             CosineAnnealingLrSchedulerConfig::new(self.peak_lr, self.total_steps)
                 .with_min_lr(self.peak_lr * self.min_lr_ratio),
         );
-        cfg.init().map_err(|e| crate::Error::Checkpoint(format!("scheduler: {e}")))
+        cfg.init()
+            .map_err(|e| crate::Error::Checkpoint(format!("scheduler: {e}")))
     }
 }
 
@@ -75,10 +82,18 @@ mod tests {
         // cos=[1e-3+0.5*(1e-2-1e-3)*(1+math.cos(math.pi*(s%11)/10)) for s in range(12)]
         // print([a*b for a,b in zip(lin,cos)])
         let expected = [
-            0.0020000000000000005, 0.003911901729331277, 0.00548434588481236,
-            0.006516026908252904, 0.006890576474687264, 0.0055000000000000005,
-            0.004109423525312737, 0.0028549663646838717, 0.0018594235253127371,
-            0.001220245676671809, 0.001, 0.010000000000000002,
+            0.0020000000000000005,
+            0.003911901729331277,
+            0.00548434588481236,
+            0.006516026908252904,
+            0.006890576474687264,
+            0.0055000000000000005,
+            0.004109423525312737,
+            0.0028549663646838717,
+            0.0018594235253127371,
+            0.001220245676671809,
+            0.001,
+            0.010000000000000002,
         ];
         let mut s = WarmupCosineConfig::new(1e-2, 10)
             .with_warmup_steps(4)

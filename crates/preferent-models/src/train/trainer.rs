@@ -2,8 +2,8 @@
 
 use burn::module::AutodiffModule;
 use burn::optim::adaptor::OptimizerAdaptor;
-use burn::optim::lr_scheduler::LrScheduler;
 use burn::optim::grad_clipping::GradientClippingConfig;
+use burn::optim::lr_scheduler::LrScheduler;
 use burn::optim::{AdamWConfig, GradientsParams, LearningRate, Optimizer, SimpleOptimizer};
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::Tensor;

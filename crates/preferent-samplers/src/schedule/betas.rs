@@ -57,7 +57,11 @@ pub(crate) fn linspace_pub(start: f64, end: f64, n: usize) -> Vec<f64> {
 /// # References
 /// diffusers `betas_for_alpha_bar` (`alpha_transform_type="cosine"`, `max_beta=0.999`).
 pub fn cosine_betas(num_train_timesteps: usize, max_beta: f64) -> Vec<f64> {
-    let abar = |t: f64| ((t + 0.008) / 1.008 * std::f64::consts::FRAC_PI_2).cos().powi(2);
+    let abar = |t: f64| {
+        ((t + 0.008) / 1.008 * std::f64::consts::FRAC_PI_2)
+            .cos()
+            .powi(2)
+    };
     let n = num_train_timesteps as f64;
     (0..num_train_timesteps)
         .map(|i| {

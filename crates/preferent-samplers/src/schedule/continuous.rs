@@ -89,7 +89,11 @@ impl ContinuousVp {
         match *self {
             Self::Linear { beta_0, beta_1 } => -0.25 * t * t * (beta_1 - beta_0) - 0.5 * t * beta_0,
             Self::Cosine { s } => {
-                let f = |u: f64| ((u + s) / (1.0 + s) * std::f64::consts::FRAC_PI_2).cos().ln();
+                let f = |u: f64| {
+                    ((u + s) / (1.0 + s) * std::f64::consts::FRAC_PI_2)
+                        .cos()
+                        .ln()
+                };
                 f(t) - f(0.0)
             }
         }
@@ -155,7 +159,10 @@ impl ContinuousVp {
         t_end: f64,
     ) -> SamplerResult<Vec<GridPoint>> {
         if steps == 0 {
-            return Err(SamplerError::InvalidStepCount { steps, max: usize::MAX });
+            return Err(SamplerError::InvalidStepCount {
+                steps,
+                max: usize::MAX,
+            });
         }
         if !(t_end > 0.0 && t_end < t_start && t_start <= self.t_max() + 1e-12) {
             return Err(SamplerError::InvalidConfig(format!(
@@ -171,12 +178,10 @@ impl ContinuousVp {
                     .collect()
             }
             ContinuousSpacing::TimeUniform => linspace(t_start, t_end, steps + 1),
-            ContinuousSpacing::TimeQuadratic => {
-                linspace(t_start.sqrt(), t_end.sqrt(), steps + 1)
-                    .into_iter()
-                    .map(|u| u * u)
-                    .collect()
-            }
+            ContinuousSpacing::TimeQuadratic => linspace(t_start.sqrt(), t_end.sqrt(), steps + 1)
+                .into_iter()
+                .map(|u| u * u)
+                .collect(),
         };
         Ok(ts.into_iter().map(|t| self.point(t)).collect())
     }

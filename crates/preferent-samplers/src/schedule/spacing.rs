@@ -42,7 +42,9 @@ fn arange_desc(start: f64, step: f64) -> Vec<f64> {
 /// Leading   r = last // (n+1);  (arange(n+1)·r)[::-1][:-1] + steps_offset
 /// Trailing  round(arange(last, 0, −N/n)) − 1
 /// ```
-/// `last = N − #{λ_t < lambda_min_clipped}`; rounding is numpy's half-to-even.
+/// `last = N − #{λ_t < lambda_min_clipped}`; rounding is numpy's half-to-even. Like numpy's
+/// float `arange`, trailing spacing yields `n + 1` values for some `n` (e.g. 61 → 62), and
+/// diffusers then runs that many steps.
 ///
 /// # Errors
 /// [`SamplerError::InvalidStepCount`] unless `1 ≤ n ≤ N`.
@@ -109,7 +111,10 @@ pub fn ddim_timesteps(
             .collect(),
         TimestepSpacing::Leading => {
             let r = num_train / n;
-            (0..n).rev().map(|i| (i * r + steps_offset) as i64).collect()
+            (0..n)
+                .rev()
+                .map(|i| (i * r + steps_offset) as i64)
+                .collect()
         }
         TimestepSpacing::Trailing => arange_desc(num_train as f64, num_train as f64 / n as f64)
             .into_iter()

@@ -43,7 +43,11 @@ impl<B: Backend, const D: usize> GaussianTransition<B, D> {
     ///
     /// # References
     /// DDPO (arXiv:2305.13301) eq. (4); D3PO (arXiv:2311.13231) §4.
-    pub fn log_prob(&self, x_next: &Tensor<B, D>, reduction: Reduction) -> SamplerResult<Tensor<B, 1>> {
+    pub fn log_prob(
+        &self,
+        x_next: &Tensor<B, D>,
+        reduction: Reduction,
+    ) -> SamplerResult<Tensor<B, 1>> {
         check_shape("x_next", &x_next.dims(), &self.mean.dims())?;
         if !(self.std > 0.0 && self.std.is_finite()) {
             return Err(SamplerError::DegenerateTransition);
@@ -167,7 +171,11 @@ pub struct Progress {
     pub t: f64,
 }
 
-pub(crate) fn check_shape(what: &'static str, actual: &[usize], expected: &[usize]) -> SamplerResult<()> {
+pub(crate) fn check_shape(
+    what: &'static str,
+    actual: &[usize],
+    expected: &[usize],
+) -> SamplerResult<()> {
     if actual != expected {
         return Err(SamplerError::ShapeMismatch {
             what,
@@ -248,7 +256,11 @@ where
         let i = solver.step_index();
         let t = solver.timesteps()[i];
         let out = model(&solver.scale_model_input(x.clone()), t);
-        let z = if solver.is_stochastic() { noise(i) } else { None };
+        let z = if solver.is_stochastic() {
+            noise(i)
+        } else {
+            None
+        };
         x = solver.step(out, x, z)?.prev_sample;
         callback(Progress { step: i, total, t });
     }
@@ -277,7 +289,10 @@ mod tests {
         let m = to_vec(tr.log_prob(&x, Reduction::Mean).unwrap());
         assert_close(&s, &LOGPROB_SUM, 1e-5, 1e-5);
         assert_close(&m, &LOGPROB_MEAN, 1e-5, 1e-5);
-        let det = GaussianTransition { mean: x.clone(), std: 0.0 };
+        let det = GaussianTransition {
+            mean: x.clone(),
+            std: 0.0,
+        };
         assert_eq!(
             det.log_prob(&x, Reduction::Sum).unwrap_err(),
             SamplerError::DegenerateTransition

@@ -3,7 +3,9 @@
 use super::base::{check_shape, standard_normal, GaussianTransition, Solver, StepOutput};
 use crate::error::{SamplerError, SamplerResult};
 use crate::prediction::{to_epsilon, to_x0, x0_to_epsilon, PredictionType};
-use crate::schedule::{ddim_timesteps, DiscreteSchedule, DiscreteScheduleConfig, GridPoint, TimestepSpacing};
+use crate::schedule::{
+    ddim_timesteps, DiscreteSchedule, DiscreteScheduleConfig, GridPoint, TimestepSpacing,
+};
 use crate::thresholding::{dynamic_threshold, ThresholdingConfig};
 use burn::config::Config;
 use burn::tensor::{backend::Backend, Tensor};
@@ -93,7 +95,12 @@ impl<B: Backend, const D: usize> Ddim<B, D> {
         Self::validate(&config)?;
         let s = config.schedule.init()?;
         let n_train = s.len();
-        let ts = ddim_timesteps(config.timestep_spacing, n_train, num_inference_steps, config.steps_offset)?;
+        let ts = ddim_timesteps(
+            config.timestep_spacing,
+            n_train,
+            num_inference_steps,
+            config.steps_offset,
+        )?;
         let ratio = (n_train / num_inference_steps) as i64;
         let prevs: Vec<i64> = ts.iter().map(|&t| t - ratio).collect();
         Self::build(config, s, &ts, &prevs)
@@ -146,12 +153,20 @@ impl<B: Backend, const D: usize> Ddim<B, D> {
 
     fn validate(c: &DdimConfig) -> SamplerResult<()> {
         if !(c.eta >= 0.0 && c.eta.is_finite()) {
-            return Err(SamplerError::InvalidConfig(format!("eta = {} must be ≥ 0", c.eta)));
+            return Err(SamplerError::InvalidConfig(format!(
+                "eta = {} must be ≥ 0",
+                c.eta
+            )));
         }
         Ok(())
     }
 
-    fn build(config: DdimConfig, s: DiscreteSchedule, ts: &[i64], prevs: &[i64]) -> SamplerResult<Self> {
+    fn build(
+        config: DdimConfig,
+        s: DiscreteSchedule,
+        ts: &[i64],
+        prevs: &[i64],
+    ) -> SamplerResult<Self> {
         let fin = Self::final_alpha_cumprod(&config, &s);
         let ac = |t: i64| {
             if t >= 0 {
@@ -160,8 +175,14 @@ impl<B: Backend, const D: usize> Ddim<B, D> {
                 fin
             }
         };
-        let from = ts.iter().map(|&t| GridPoint::from_alpha_cumprod(t as f64, ac(t))).collect();
-        let to = prevs.iter().map(|&t| GridPoint::from_alpha_cumprod(t as f64, ac(t))).collect();
+        let from = ts
+            .iter()
+            .map(|&t| GridPoint::from_alpha_cumprod(t as f64, ac(t)))
+            .collect();
+        let to = prevs
+            .iter()
+            .map(|&t| GridPoint::from_alpha_cumprod(t as f64, ac(t)))
+            .collect();
         Ok(Self {
             timesteps: ts.iter().map(|&t| t as f64).collect(),
             from,
@@ -199,7 +220,8 @@ impl<B: Backend, const D: usize> Ddim<B, D> {
 /// `(1 − ᾱ_prev)/(1 − ᾱ_t) · (1 − ᾱ_t/ᾱ_prev)`, the DDPM posterior variance between two
 /// (possibly non-adjacent) timesteps.
 pub fn ddim_variance(alpha_cumprod_t: f64, alpha_cumprod_prev: f64) -> f64 {
-    (1.0 - alpha_cumprod_prev) / (1.0 - alpha_cumprod_t) * (1.0 - alpha_cumprod_t / alpha_cumprod_prev)
+    (1.0 - alpha_cumprod_prev) / (1.0 - alpha_cumprod_t)
+        * (1.0 - alpha_cumprod_t / alpha_cumprod_prev)
 }
 
 impl<B: Backend, const D: usize> Solver<B, D> for Ddim<B, D> {
@@ -213,7 +235,10 @@ impl<B: Backend, const D: usize> Solver<B, D> for Ddim<B, D> {
 
     fn set_begin_index(&mut self, index: usize) -> SamplerResult<()> {
         if index >= self.timesteps.len() {
-            return Err(SamplerError::PastEnd { index, len: self.timesteps.len() });
+            return Err(SamplerError::PastEnd {
+                index,
+                len: self.timesteps.len(),
+            });
         }
         self.step_index = index;
         Ok(())
@@ -227,7 +252,12 @@ impl<B: Backend, const D: usize> Solver<B, D> for Ddim<B, D> {
         self.config.eta > 0.0
     }
 
-    fn add_noise(&self, original: Tensor<B, D>, noise: Tensor<B, D>, index: usize) -> SamplerResult<Tensor<B, D>> {
+    fn add_noise(
+        &self,
+        original: Tensor<B, D>,
+        noise: Tensor<B, D>,
+        index: usize,
+    ) -> SamplerResult<Tensor<B, D>> {
         check_shape("noise", &noise.dims(), &original.dims())?;
         let p = self.from.get(index).ok_or(SamplerError::PastEnd {
             index,
@@ -244,14 +274,29 @@ impl<B: Backend, const D: usize> Solver<B, D> for Ddim<B, D> {
     ) -> SamplerResult<StepOutput<B, D>> {
         let i = self.step_index;
         if i >= self.timesteps.len() {
-            return Err(SamplerError::PastEnd { index: i, len: self.timesteps.len() });
+            return Err(SamplerError::PastEnd {
+                index: i,
+                len: self.timesteps.len(),
+            });
         }
         check_shape("model_output", &model_output.dims(), &sample.dims())?;
         let c = &self.config;
         let (p, q) = (self.from[i], self.to[i]);
         let (a_t, a_prev) = (p.alpha_cumprod(), q.alpha_cumprod());
-        let mut x0 = to_x0(c.prediction_type, model_output.clone(), sample.clone(), p.alpha, p.sigma);
-        let mut eps = to_epsilon(c.prediction_type, model_output, sample.clone(), p.alpha, p.sigma);
+        let mut x0 = to_x0(
+            c.prediction_type,
+            model_output.clone(),
+            sample.clone(),
+            p.alpha,
+            p.sigma,
+        );
+        let mut eps = to_epsilon(
+            c.prediction_type,
+            model_output,
+            sample.clone(),
+            p.alpha,
+            p.sigma,
+        );
         if let Some(th) = &c.thresholding {
             x0 = dynamic_threshold(x0, th.ratio, th.sample_max_value);
         } else if c.clip_sample {
@@ -265,7 +310,10 @@ impl<B: Backend, const D: usize> Solver<B, D> for Ddim<B, D> {
         let mean = x0.clone().mul_scalar(a_prev.sqrt()) + eps.mul_scalar(dir);
         let (prev, transition) = if c.eta > 0.0 {
             let z = standard_normal(&sample, noise)?;
-            (mean.clone() + z.mul_scalar(std), Some(GaussianTransition { mean, std }))
+            (
+                mean.clone() + z.mul_scalar(std),
+                Some(GaussianTransition { mean, std }),
+            )
         } else {
             (mean, None)
         };

@@ -71,7 +71,12 @@ impl<B: Backend, const D: usize> Ddpm<B, D> {
     pub fn new(config: DdpmConfig, num_inference_steps: usize) -> SamplerResult<Self> {
         let s = config.schedule.init()?;
         let n_train = s.len();
-        let ts = ddim_timesteps(config.timestep_spacing, n_train, num_inference_steps, config.steps_offset)?;
+        let ts = ddim_timesteps(
+            config.timestep_spacing,
+            n_train,
+            num_inference_steps,
+            config.steps_offset,
+        )?;
         let ratio = (n_train / num_inference_steps) as i64;
         let ac = |t: i64| {
             if t >= 0 {
@@ -82,7 +87,10 @@ impl<B: Backend, const D: usize> Ddpm<B, D> {
         };
         Ok(Self {
             timesteps: ts.iter().map(|&t| t as f64).collect(),
-            from: ts.iter().map(|&t| GridPoint::from_alpha_cumprod(t as f64, ac(t))).collect(),
+            from: ts
+                .iter()
+                .map(|&t| GridPoint::from_alpha_cumprod(t as f64, ac(t)))
+                .collect(),
             to: ts
                 .iter()
                 .map(|&t| GridPoint::from_alpha_cumprod((t - ratio) as f64, ac(t - ratio)))
@@ -110,7 +118,10 @@ impl<B: Backend, const D: usize> Solver<B, D> for Ddpm<B, D> {
 
     fn set_begin_index(&mut self, index: usize) -> SamplerResult<()> {
         if index >= self.timesteps.len() {
-            return Err(SamplerError::PastEnd { index, len: self.timesteps.len() });
+            return Err(SamplerError::PastEnd {
+                index,
+                len: self.timesteps.len(),
+            });
         }
         self.step_index = index;
         Ok(())
@@ -124,7 +135,12 @@ impl<B: Backend, const D: usize> Solver<B, D> for Ddpm<B, D> {
         true
     }
 
-    fn add_noise(&self, original: Tensor<B, D>, noise: Tensor<B, D>, index: usize) -> SamplerResult<Tensor<B, D>> {
+    fn add_noise(
+        &self,
+        original: Tensor<B, D>,
+        noise: Tensor<B, D>,
+        index: usize,
+    ) -> SamplerResult<Tensor<B, D>> {
         check_shape("noise", &noise.dims(), &original.dims())?;
         let p = self.from.get(index).ok_or(SamplerError::PastEnd {
             index,
@@ -141,7 +157,10 @@ impl<B: Backend, const D: usize> Solver<B, D> for Ddpm<B, D> {
     ) -> SamplerResult<StepOutput<B, D>> {
         let i = self.step_index;
         if i >= self.timesteps.len() {
-            return Err(SamplerError::PastEnd { index: i, len: self.timesteps.len() });
+            return Err(SamplerError::PastEnd {
+                index: i,
+                len: self.timesteps.len(),
+            });
         }
         check_shape("model_output", &model_output.dims(), &sample.dims())?;
         let c = &self.config;
@@ -149,7 +168,13 @@ impl<B: Backend, const D: usize> Solver<B, D> for Ddpm<B, D> {
         let (a_t, a_prev) = (p.alpha_cumprod(), q.alpha_cumprod());
         let alpha_step = a_t / a_prev;
         let beta_step = 1.0 - alpha_step;
-        let mut x0 = to_x0(c.prediction_type, model_output, sample.clone(), p.alpha, p.sigma);
+        let mut x0 = to_x0(
+            c.prediction_type,
+            model_output,
+            sample.clone(),
+            p.alpha,
+            p.sigma,
+        );
         if let Some(th) = &c.thresholding {
             x0 = dynamic_threshold(x0, th.ratio, th.sample_max_value);
         } else if c.clip_sample {
@@ -165,7 +190,10 @@ impl<B: Backend, const D: usize> Solver<B, D> for Ddpm<B, D> {
         };
         let (prev, transition) = if std > 0.0 {
             let z = standard_normal(&sample, noise)?;
-            (mean.clone() + z.mul_scalar(std), Some(GaussianTransition { mean, std }))
+            (
+                mean.clone() + z.mul_scalar(std),
+                Some(GaussianTransition { mean, std }),
+            )
         } else {
             (mean, None)
         };

@@ -11,8 +11,8 @@ use crate::error::{SamplerError, SamplerResult};
 use crate::phi::{phi2, phi3};
 use crate::prediction::{to_epsilon, to_x0, x0_to_epsilon, PredictionType};
 use crate::schedule::{
-    dpm_timesteps, exponential_sigmas, interp_sigmas, karras_sigmas, lu_sigmas,
-    DiscreteSchedule, DiscreteScheduleConfig, GridPoint, SigmaSpacing, TimestepSpacing,
+    dpm_timesteps, exponential_sigmas, interp_sigmas, karras_sigmas, lu_sigmas, DiscreteSchedule,
+    DiscreteScheduleConfig, GridPoint, SigmaSpacing, TimestepSpacing,
 };
 use crate::thresholding::{dynamic_threshold, ThresholdingConfig};
 use burn::config::Config;
@@ -170,7 +170,10 @@ pub(crate) fn discrete_grid(
                 }
                 spacing => {
                     if n == 0 || n > n_train {
-                        return Err(SamplerError::InvalidStepCount { steps: n, max: n_train });
+                        return Err(SamplerError::InvalidStepCount {
+                            steps: n,
+                            max: n_train,
+                        });
                     }
                     sigmas = match spacing {
                         SigmaSpacing::Karras => karras_sigmas(n, s_min, s_max, 7.0),
@@ -292,7 +295,10 @@ pub(crate) fn safe_order(order: usize, pts: &[GridPoint], t: &GridPoint) -> usiz
     while o > 1 {
         let h = lt - lam(&pts[0]);
         let spac_ok = (1..o).all(|k| usable(lam(&pts[k - 1]) - lam(&pts[k])));
-        if lt.is_finite() && h.is_finite() && spac_ok {
+        // Order 3 divides by h (r = h_k/h); order 2 only multiplies by it (h = 0 is the Karras
+        // dummy step, which must stay a no-op).
+        let h_ok = if o >= 3 { usable(h) } else { h.is_finite() };
+        if lt.is_finite() && h_ok && spac_ok {
             break;
         }
         o -= 1;

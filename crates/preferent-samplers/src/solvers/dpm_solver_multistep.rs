@@ -141,9 +141,13 @@ impl<B: Backend, const D: usize> DpmSolverMultistep<B, D> {
     /// # Errors
     /// [`SamplerError::InvalidStepCount`], [`SamplerError::UnsupportedOrder`],
     /// [`SamplerError::InvalidConfig`], [`SamplerError::InvalidBetas`].
-    pub fn new(config: DpmSolverMultistepConfig, num_inference_steps: usize) -> SamplerResult<Self> {
+    pub fn new(
+        config: DpmSolverMultistepConfig,
+        num_inference_steps: usize,
+    ) -> SamplerResult<Self> {
         config.validate()?;
-        let (timesteps, grid) = discrete_grid(&config.grid_options(), Some(num_inference_steps), None)?;
+        let (timesteps, grid) =
+            discrete_grid(&config.grid_options(), Some(num_inference_steps), None)?;
         Self::build(config, timesteps, grid)
     }
 
@@ -151,7 +155,10 @@ impl<B: Backend, const D: usize> DpmSolverMultistep<B, D> {
     ///
     /// # Errors
     /// [`SamplerError::InvalidTimesteps`] and the errors of [`Self::new`].
-    pub fn with_timesteps(config: DpmSolverMultistepConfig, timesteps: &[i64]) -> SamplerResult<Self> {
+    pub fn with_timesteps(
+        config: DpmSolverMultistepConfig,
+        timesteps: &[i64],
+    ) -> SamplerResult<Self> {
         config.validate()?;
         let (timesteps, grid) = discrete_grid(&config.grid_options(), None, Some(timesteps))?;
         Self::build(config, timesteps, grid)
@@ -162,14 +169,21 @@ impl<B: Backend, const D: usize> DpmSolverMultistep<B, D> {
     ///
     /// # Errors
     /// [`SamplerError::InvalidTimesteps`] for a grid with fewer than 2 points or invalid α/σ.
-    pub fn from_grid(config: DpmSolverMultistepConfig, grid: Vec<GridPoint>) -> SamplerResult<Self> {
+    pub fn from_grid(
+        config: DpmSolverMultistepConfig,
+        grid: Vec<GridPoint>,
+    ) -> SamplerResult<Self> {
         config.validate()?;
         check_grid(&grid)?;
         let timesteps = grid[..grid.len() - 1].iter().map(|p| p.t).collect();
         Self::build(config, timesteps, grid)
     }
 
-    fn build(config: DpmSolverMultistepConfig, timesteps: Vec<f64>, grid: Vec<GridPoint>) -> SamplerResult<Self> {
+    fn build(
+        config: DpmSolverMultistepConfig,
+        timesteps: Vec<f64>,
+        grid: Vec<GridPoint>,
+    ) -> SamplerResult<Self> {
         config.check_final(grid.last().map(|p| p.sigma == 0.0).unwrap_or(false))?;
         let order = config.solver_order;
         Ok(Self {
@@ -245,7 +259,12 @@ impl<B: Backend, const D: usize> Solver<B, D> for DpmSolverMultistep<B, D> {
         self.config.algorithm_type.is_sde()
     }
 
-    fn add_noise(&self, original: Tensor<B, D>, noise: Tensor<B, D>, index: usize) -> SamplerResult<Tensor<B, D>> {
+    fn add_noise(
+        &self,
+        original: Tensor<B, D>,
+        noise: Tensor<B, D>,
+        index: usize,
+    ) -> SamplerResult<Tensor<B, D>> {
         check_shape("noise", &noise.dims(), &original.dims())?;
         let p = self.grid.get(index).ok_or(SamplerError::PastEnd {
             index,
@@ -283,12 +302,25 @@ impl<B: Backend, const D: usize> Solver<B, D> for DpmSolverMultistep<B, D> {
             .filter_map(|j| self.history[k - 1 - j].as_ref())
             .collect();
         let pts: Vec<GridPoint> = (0..order).map(|j| self.grid[i - j]).collect();
-        let coef = multistep_coefficients(c.algorithm_type, c.solver_type, c.third_order_rule, order, &pts, &self.grid[i + 1]);
+        let coef = multistep_coefficients(
+            c.algorithm_type,
+            c.solver_type,
+            c.third_order_rule,
+            order,
+            &pts,
+            &self.grid[i + 1],
+        );
         let mean = combine(sample.clone(), &coef, &hist);
         let (prev, transition) = if c.algorithm_type.is_sde() {
             let z = standard_normal(&sample, noise)?;
             let prev = mean.clone() + z.mul_scalar(coef.noise);
-            (prev, Some(GaussianTransition { mean, std: coef.noise }))
+            (
+                prev,
+                Some(GaussianTransition {
+                    mean,
+                    std: coef.noise,
+                }),
+            )
         } else {
             (mean, None)
         };
@@ -296,7 +328,11 @@ impl<B: Backend, const D: usize> Solver<B, D> for DpmSolverMultistep<B, D> {
             self.lower_order_nums += 1;
         }
         self.step_index += 1;
-        let pred_x0 = if c.algorithm_type.predicts_x0() { Some(m) } else { None };
+        let pred_x0 = if c.algorithm_type.predicts_x0() {
+            Some(m)
+        } else {
+            None
+        };
         Ok(StepOutput {
             prev_sample: prev,
             pred_original_sample: pred_x0,

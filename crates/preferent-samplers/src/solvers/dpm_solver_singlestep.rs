@@ -2,8 +2,8 @@
 
 use super::base::{check_shape, standard_normal, GaussianTransition, Solver, StepOutput};
 use super::dpm_common::{
-    check_grid, combine, convert_model_output, discrete_grid, safe_order,
-    singlestep_coefficients, DiscreteGridOptions, DpmAlgorithm, DpmSolverType, FinalSigmas,
+    check_grid, combine, convert_model_output, discrete_grid, safe_order, singlestep_coefficients,
+    DiscreteGridOptions, DpmAlgorithm, DpmSolverType, FinalSigmas,
 };
 use crate::error::{SamplerError, SamplerResult};
 use crate::prediction::PredictionType;
@@ -67,12 +67,16 @@ pub fn singlestep_order_list(steps: usize, order: usize, lower_order_final: bool
     };
     let mut v = match (order, lower_order_final) {
         (3, true) => match steps % 3 {
-            0 => [rep(&[1, 2, 3], (steps / 3).saturating_sub(1)), vec![1, 2, 1]].concat(),
+            0 => [
+                rep(&[1, 2, 3], (steps / 3).saturating_sub(1)),
+                vec![1, 2, 1],
+            ]
+            .concat(),
             1 => [rep(&[1, 2, 3], steps / 3), vec![1]].concat(),
             _ => [rep(&[1, 2, 3], steps / 3), vec![1, 2]].concat(),
         },
         (2, true) => {
-            if steps % 2 == 0 {
+            if steps.is_multiple_of(2) {
                 [rep(&[1, 2], (steps / 2).saturating_sub(1)), vec![1, 1]].concat()
             } else {
                 [rep(&[1, 2], steps / 2), vec![1]].concat()
@@ -145,7 +149,10 @@ impl<B: Backend, const D: usize> DpmSolverSinglestep<B, D> {
     /// # Errors
     /// [`SamplerError::InvalidStepCount`], [`SamplerError::UnsupportedOrder`],
     /// [`SamplerError::InvalidConfig`], [`SamplerError::InvalidBetas`].
-    pub fn new(config: DpmSolverSinglestepConfig, num_inference_steps: usize) -> SamplerResult<Self> {
+    pub fn new(
+        config: DpmSolverSinglestepConfig,
+        num_inference_steps: usize,
+    ) -> SamplerResult<Self> {
         Self::validate(&config)?;
         let (ts, grid) = discrete_grid(&Self::options(&config), Some(num_inference_steps), None)?;
         Self::build(config, ts, grid)
@@ -155,7 +162,10 @@ impl<B: Backend, const D: usize> DpmSolverSinglestep<B, D> {
     ///
     /// # Errors
     /// [`SamplerError::InvalidTimesteps`] and the errors of [`Self::new`].
-    pub fn with_timesteps(config: DpmSolverSinglestepConfig, timesteps: &[i64]) -> SamplerResult<Self> {
+    pub fn with_timesteps(
+        config: DpmSolverSinglestepConfig,
+        timesteps: &[i64],
+    ) -> SamplerResult<Self> {
         Self::validate(&config)?;
         let (ts, grid) = discrete_grid(&Self::options(&config), None, Some(timesteps))?;
         Self::build(config, ts, grid)
@@ -165,14 +175,21 @@ impl<B: Backend, const D: usize> DpmSolverSinglestep<B, D> {
     ///
     /// # Errors
     /// [`SamplerError::InvalidTimesteps`] for an invalid grid.
-    pub fn from_grid(config: DpmSolverSinglestepConfig, grid: Vec<GridPoint>) -> SamplerResult<Self> {
+    pub fn from_grid(
+        config: DpmSolverSinglestepConfig,
+        grid: Vec<GridPoint>,
+    ) -> SamplerResult<Self> {
         Self::validate(&config)?;
         check_grid(&grid)?;
         let ts = grid[..grid.len() - 1].iter().map(|p| p.t).collect();
         Self::build(config, ts, grid)
     }
 
-    fn build(config: DpmSolverSinglestepConfig, timesteps: Vec<f64>, grid: Vec<GridPoint>) -> SamplerResult<Self> {
+    fn build(
+        config: DpmSolverSinglestepConfig,
+        timesteps: Vec<f64>,
+        grid: Vec<GridPoint>,
+    ) -> SamplerResult<Self> {
         let n = timesteps.len();
         let last_zero = grid[n].sigma == 0.0;
         if last_zero && !config.algorithm_type.predicts_x0() {
@@ -180,7 +197,7 @@ impl<B: Backend, const D: usize> DpmSolverSinglestep<B, D> {
                 "a final sigma of zero needs a data-prediction (++) algorithm".into(),
             ));
         }
-        let lof = config.lower_order_final || n % config.solver_order != 0 || last_zero;
+        let lof = config.lower_order_final || !n.is_multiple_of(config.solver_order) || last_zero;
         let mut order_list = singlestep_order_list(n, config.solver_order, lof);
         if last_zero {
             if let Some(l) = order_list.last_mut() {
@@ -245,7 +262,12 @@ impl<B: Backend, const D: usize> Solver<B, D> for DpmSolverSinglestep<B, D> {
         self.config.algorithm_type.is_sde()
     }
 
-    fn add_noise(&self, original: Tensor<B, D>, noise: Tensor<B, D>, index: usize) -> SamplerResult<Tensor<B, D>> {
+    fn add_noise(
+        &self,
+        original: Tensor<B, D>,
+        noise: Tensor<B, D>,
+        index: usize,
+    ) -> SamplerResult<Tensor<B, D>> {
         check_shape("noise", &noise.dims(), &original.dims())?;
         let p = self.grid.get(index).ok_or(SamplerError::PastEnd {
             index,
@@ -291,17 +313,33 @@ impl<B: Backend, const D: usize> Solver<B, D> for DpmSolverSinglestep<B, D> {
         let hist: Vec<&Tensor<B, D>> = (0..order)
             .filter_map(|j| self.history[k - 1 - j].as_ref())
             .collect();
-        let coef = singlestep_coefficients(c.algorithm_type, c.solver_type, order, &pts[..order], &self.grid[i + 1]);
+        let coef = singlestep_coefficients(
+            c.algorithm_type,
+            c.solver_type,
+            order,
+            &pts[..order],
+            &self.grid[i + 1],
+        );
         let mean = combine(anchor, &coef, &hist);
         let (prev, transition) = if c.algorithm_type.is_sde() {
             let z = standard_normal(&sample, noise)?;
             let prev = mean.clone() + z.mul_scalar(coef.noise);
-            (prev, Some(GaussianTransition { mean, std: coef.noise }))
+            (
+                prev,
+                Some(GaussianTransition {
+                    mean,
+                    std: coef.noise,
+                }),
+            )
         } else {
             (mean, None)
         };
         self.step_index += 1;
-        let pred_x0 = if c.algorithm_type.predicts_x0() { Some(m) } else { None };
+        let pred_x0 = if c.algorithm_type.predicts_x0() {
+            Some(m)
+        } else {
+            None
+        };
         Ok(StepOutput {
             prev_sample: prev,
             pred_original_sample: pred_x0,
@@ -319,9 +357,18 @@ mod tests {
     //   order 3, N=9, lof → [1,2,3,1,2,3,1,2,1];     order 2, N=10, no lof → [1,2]*5
     #[test]
     fn order_lists_match_diffusers() {
-        assert_eq!(singlestep_order_list(10, 2, true), vec![1, 2, 1, 2, 1, 2, 1, 2, 1, 1]);
-        assert_eq!(singlestep_order_list(8, 3, true), vec![1, 2, 3, 1, 2, 3, 1, 2]);
-        assert_eq!(singlestep_order_list(9, 3, true), vec![1, 2, 3, 1, 2, 3, 1, 2, 1]);
+        assert_eq!(
+            singlestep_order_list(10, 2, true),
+            vec![1, 2, 1, 2, 1, 2, 1, 2, 1, 1]
+        );
+        assert_eq!(
+            singlestep_order_list(8, 3, true),
+            vec![1, 2, 3, 1, 2, 3, 1, 2]
+        );
+        assert_eq!(
+            singlestep_order_list(9, 3, true),
+            vec![1, 2, 3, 1, 2, 3, 1, 2, 1]
+        );
         assert_eq!(singlestep_order_list(10, 2, false), [1, 2].repeat(5));
         assert_eq!(singlestep_order_list(1, 2, true), vec![1]);
     }

@@ -37,7 +37,10 @@ impl EdmConfig {
     /// `0 < σ_min < σ_max` violated, ρ ≤ 0 or an unsupported prediction type.
     pub fn sigmas(&self, steps: usize) -> SamplerResult<Vec<f64>> {
         if steps == 0 {
-            return Err(SamplerError::InvalidStepCount { steps, max: usize::MAX });
+            return Err(SamplerError::InvalidStepCount {
+                steps,
+                max: usize::MAX,
+            });
         }
         if !(self.sigma_min > 0.0 && self.sigma_min < self.sigma_max && self.rho > 0.0) {
             return Err(SamplerError::InvalidConfig(format!(
@@ -45,7 +48,10 @@ impl EdmConfig {
                 self.sigma_min, self.sigma_max, self.rho
             )));
         }
-        if !matches!(self.prediction_type, PredictionType::Sample | PredictionType::Epsilon) {
+        if !matches!(
+            self.prediction_type,
+            PredictionType::Sample | PredictionType::Epsilon
+        ) {
             return Err(SamplerError::InvalidConfig(
                 "EDM solvers take a denoiser (Sample) or Epsilon output".into(),
             ));
@@ -101,7 +107,12 @@ impl<B: Backend, const D: usize> EulerEdm<B, D> {
     /// See [`EdmConfig::sigmas`].
     pub fn new(config: EdmConfig, steps: usize) -> SamplerResult<Self> {
         let sigmas = config.sigmas(steps)?;
-        Ok(Self { config, sigmas, step_index: 0, _b: PhantomData })
+        Ok(Self {
+            config,
+            sigmas,
+            step_index: 0,
+            _b: PhantomData,
+        })
     }
 
     /// User sigmas (decreasing, the last may be 0).
@@ -111,7 +122,12 @@ impl<B: Backend, const D: usize> EulerEdm<B, D> {
     /// values.
     pub fn with_sigmas(config: EdmConfig, sigmas: Vec<f64>) -> SamplerResult<Self> {
         check_sigmas(&sigmas)?;
-        Ok(Self { config, sigmas, step_index: 0, _b: PhantomData })
+        Ok(Self {
+            config,
+            sigmas,
+            step_index: 0,
+            _b: PhantomData,
+        })
     }
 
     /// The `N + 1` sigmas.
@@ -143,7 +159,10 @@ impl<B: Backend, const D: usize> Solver<B, D> for EulerEdm<B, D> {
 
     fn set_begin_index(&mut self, index: usize) -> SamplerResult<()> {
         if index + 1 >= self.sigmas.len() {
-            return Err(SamplerError::PastEnd { index, len: self.sigmas.len() - 1 });
+            return Err(SamplerError::PastEnd {
+                index,
+                len: self.sigmas.len() - 1,
+            });
         }
         self.step_index = index;
         Ok(())
@@ -161,7 +180,12 @@ impl<B: Backend, const D: usize> Solver<B, D> for EulerEdm<B, D> {
         self.sigmas[0]
     }
 
-    fn add_noise(&self, original: Tensor<B, D>, noise: Tensor<B, D>, index: usize) -> SamplerResult<Tensor<B, D>> {
+    fn add_noise(
+        &self,
+        original: Tensor<B, D>,
+        noise: Tensor<B, D>,
+        index: usize,
+    ) -> SamplerResult<Tensor<B, D>> {
         check_shape("noise", &noise.dims(), &original.dims())?;
         let s = *self.sigmas.get(index).ok_or(SamplerError::PastEnd {
             index,
@@ -178,7 +202,10 @@ impl<B: Backend, const D: usize> Solver<B, D> for EulerEdm<B, D> {
     ) -> SamplerResult<StepOutput<B, D>> {
         let i = self.step_index;
         if i + 1 >= self.sigmas.len() {
-            return Err(SamplerError::PastEnd { index: i, len: self.sigmas.len() - 1 });
+            return Err(SamplerError::PastEnd {
+                index: i,
+                len: self.sigmas.len() - 1,
+            });
         }
         check_shape("model_output", &model_output.dims(), &sample.dims())?;
         let (s, s_next) = (self.sigmas[i], self.sigmas[i + 1]);
@@ -187,6 +214,10 @@ impl<B: Backend, const D: usize> Solver<B, D> for EulerEdm<B, D> {
         let r = s_next / s;
         let prev = sample.mul_scalar(r) + den.clone().mul_scalar(1.0 - r);
         self.step_index += 1;
-        Ok(StepOutput { prev_sample: prev, pred_original_sample: Some(den), transition: None })
+        Ok(StepOutput {
+            prev_sample: prev,
+            pred_original_sample: Some(den),
+            transition: None,
+        })
     }
 }

@@ -63,7 +63,14 @@ impl<B: Backend, const D: usize> HeunEdm<B, D> {
             .iter()
             .map(|&(i, corr)| if corr { sigmas[i + 1] } else { sigmas[i] })
             .collect();
-        Self { config, sigmas, times, plan, step_index: 0, first: None }
+        Self {
+            config,
+            sigmas,
+            times,
+            plan,
+            step_index: 0,
+            first: None,
+        }
     }
 
     /// The `N + 1` sigmas.
@@ -83,7 +90,10 @@ impl<B: Backend, const D: usize> Solver<B, D> for HeunEdm<B, D> {
 
     fn set_begin_index(&mut self, index: usize) -> SamplerResult<()> {
         if index >= self.plan.len() || self.plan[index].1 {
-            return Err(SamplerError::PastEnd { index, len: self.plan.len() });
+            return Err(SamplerError::PastEnd {
+                index,
+                len: self.plan.len(),
+            });
         }
         self.step_index = index;
         self.first = None;
@@ -102,12 +112,21 @@ impl<B: Backend, const D: usize> Solver<B, D> for HeunEdm<B, D> {
         self.sigmas[0]
     }
 
-    fn add_noise(&self, original: Tensor<B, D>, noise: Tensor<B, D>, index: usize) -> SamplerResult<Tensor<B, D>> {
+    fn add_noise(
+        &self,
+        original: Tensor<B, D>,
+        noise: Tensor<B, D>,
+        index: usize,
+    ) -> SamplerResult<Tensor<B, D>> {
         check_shape("noise", &noise.dims(), &original.dims())?;
-        let s = self.times.get(index).copied().ok_or(SamplerError::PastEnd {
-            index,
-            len: self.plan.len(),
-        })?;
+        let s = self
+            .times
+            .get(index)
+            .copied()
+            .ok_or(SamplerError::PastEnd {
+                index,
+                len: self.plan.len(),
+            })?;
         Ok(original + noise.mul_scalar(s))
     }
 
@@ -119,7 +138,10 @@ impl<B: Backend, const D: usize> Solver<B, D> for HeunEdm<B, D> {
     ) -> SamplerResult<StepOutput<B, D>> {
         let k = self.step_index;
         if k >= self.plan.len() {
-            return Err(SamplerError::PastEnd { index: k, len: self.plan.len() });
+            return Err(SamplerError::PastEnd {
+                index: k,
+                len: self.plan.len(),
+            });
         }
         check_shape("model_output", &model_output.dims(), &sample.dims())?;
         let (i, corr) = self.plan[k];
@@ -132,7 +154,11 @@ impl<B: Backend, const D: usize> Solver<B, D> for HeunEdm<B, D> {
             if s_next > 0.0 {
                 self.first = Some((sample, d));
             }
-            StepOutput { prev_sample: x_pred, pred_original_sample: Some(den), transition: None }
+            StepOutput {
+                prev_sample: x_pred,
+                pred_original_sample: Some(den),
+                transition: None,
+            }
         } else {
             let (x_i, d) = self.first.take().ok_or(SamplerError::InvalidConfig(
                 "Heun correction stage without a predictor stage".into(),
@@ -140,7 +166,11 @@ impl<B: Backend, const D: usize> Solver<B, D> for HeunEdm<B, D> {
             let den = denoised(p, model_output, &sample, s_next);
             let d2 = (sample - den.clone()).div_scalar(s_next);
             let prev = x_i + (d + d2).mul_scalar(0.5 * (s_next - s));
-            StepOutput { prev_sample: prev, pred_original_sample: Some(den), transition: None }
+            StepOutput {
+                prev_sample: prev,
+                pred_original_sample: Some(den),
+                transition: None,
+            }
         };
         self.step_index += 1;
         Ok(out)

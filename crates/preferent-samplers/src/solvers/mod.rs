@@ -8,6 +8,7 @@
 //! | [`DpmSolverSinglestep`] | `dpm_solver_singlestep.rs` | 1–3 | SDE variants (1–2) |
 //! | [`EulerEdm`] | `euler_edm.rs` | 1 | no |
 //! | [`HeunEdm`] | `heun_edm.rs` | 2 | no |
+//! | [`adaptive_sample`] | `adaptive.rs` | 2 (12) / 3 (23), adaptive | no |
 //!
 //! # DPM-Solver coefficient table
 //! Every DPM update is `x_t = c_x·x_anchor + c₀m₀ + c₁m₁ + c₂m₂ + c_z z` with host-scalar
@@ -26,6 +27,7 @@
 //! `α_t((1−e^{−2h}−2h)/(2h)² − ½)` has a sign slip (it tends to −α_t as h → 0); the exact
 //! integral, also used by k-diffusion's `sample_dpmpp_3m_sde`, is `α_t·2h·φ₃(−2h)`.
 
+mod adaptive;
 mod base;
 mod ddim;
 mod ddpm;
@@ -35,6 +37,7 @@ mod dpm_solver_singlestep;
 mod euler_edm;
 mod heun_edm;
 
+pub use adaptive::{adaptive_sample, AdaptiveConfig, AdaptiveOutput};
 pub use base::{
     sample, sample_with_noise, GaussianTransition, Progress, Reduction, Solver, StepOutput,
 };
@@ -42,6 +45,8 @@ pub use ddim::{ddim_variance, Ddim, DdimConfig};
 pub use ddpm::{Ddpm, DdpmConfig};
 pub use dpm_common::{DpmAlgorithm, DpmSolverType, FinalSigmas, ThirdOrderRule};
 pub use dpm_solver_multistep::{DpmSolverMultistep, DpmSolverMultistepConfig};
-pub use dpm_solver_singlestep::{singlestep_order_list, DpmSolverSinglestep, DpmSolverSinglestepConfig};
+pub use dpm_solver_singlestep::{
+    singlestep_order_list, DpmSolverSinglestep, DpmSolverSinglestepConfig,
+};
 pub use euler_edm::{EdmConfig, EulerEdm};
 pub use heun_edm::HeunEdm;
