@@ -11,6 +11,7 @@ import argparse
 import statistics
 import time
 
+import diffusers
 import torch
 from diffusers import DDIMScheduler, DPMSolverMultistepScheduler
 
@@ -63,8 +64,6 @@ def main():
                 }
                 log(f"{impl} {shape} threads={threads}: {r['median_ms']:.3f} ms/step")
                 results.append(r)
-    import diffusers
-
     emit("sampler_step", results, diffusers=diffusers.__version__)
 
 

@@ -202,7 +202,7 @@ fn unpaired_batches_with_kl_rows() {
     assert_eq!(host.labels, vec![true, false, true]);
     let batch: UnpairedBatch<TestBackend> = Batcher::batch(&c, recs.clone(), &device()).unwrap();
     assert_eq!(batch.input_ids.dims()[0], 3);
-    let labels: Vec<bool> = batch.labels.into_data().to_vec::<bool>().unwrap();
+    let labels: Vec<bool> = preferent_testkit::to_bool_vec(batch.labels);
     assert_eq!(labels, vec![true, false, true]);
     // KL row i = prompt_i ++ completion_{i-1 mod B}: row 0 pairs prompt 0 with completion 2.
     let enc = Encoder::new(ByteTokenizer::default(), ChatMlTemplate);
@@ -321,7 +321,7 @@ fn image_pairs_stack_winners_then_losers_and_count_ties() {
     };
     let b: ImagePairBatch<TestBackend> = Batcher::batch(&keep, items.clone(), &device()).unwrap();
     assert_eq!(b.images.dims(), [6, 1, 1, 2]);
-    let ties: Vec<bool> = b.tie_mask.into_data().to_vec::<bool>().unwrap();
+    let ties: Vec<bool> = preferent_testkit::to_bool_vec(b.tie_mask);
     assert_eq!(ties, vec![false, true, false]);
 
     let only_tie = vec![image_pair(0.0, 0.0, Tie)];

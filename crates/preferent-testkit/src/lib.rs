@@ -81,6 +81,21 @@ pub fn to_vec<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f64> {
         .collect()
 }
 
+/// Reads a boolean tensor back to the host.
+///
+/// Goes through an integer tensor: backends store booleans differently (Flex natively, wgpu as
+/// `u32`), and `TensorData::to_vec::<bool>` only accepts the native layout.
+pub fn to_bool_vec<B: Backend, const D: usize>(t: Tensor<B, D, burn::tensor::Bool>) -> Vec<bool> {
+    t.int()
+        .into_data()
+        .convert::<i64>()
+        .to_vec::<i64>()
+        .expect("int tensor data")
+        .into_iter()
+        .map(|v| v != 0)
+        .collect()
+}
+
 /// Asserts `|a - e| <= atol + rtol·|e|` elementwise, naming the first index at fault.
 #[track_caller]
 pub fn assert_close(actual: &[f64], expected: &[f64], rtol: f64, atol: f64) {
@@ -157,6 +172,10 @@ mod tests {
         let d = device();
         let t = tensor::<TestBackend, 2>(&[1.0, -2.0, 3.5, 0.25], [2, 2], &d);
         assert_eq!(t.dims(), [2, 2]);
-        assert_close(&to_vec(t), &[1.0, -2.0, 3.5, 0.25], 0.0, 0.0);
+        assert_close(&to_vec(t.clone()), &[1.0, -2.0, 3.5, 0.25], 0.0, 0.0);
+        assert_eq!(
+            to_bool_vec(t.greater_elem(0.5)),
+            vec![true, false, true, false]
+        );
     }
 }

@@ -96,6 +96,8 @@ pub struct LangResult {
     pub pretrain_seconds: f64,
     /// Accuracy of the pretrained (reference) model.
     pub base: Accuracy,
+    /// Number of held-out evaluation prompts.
+    pub eval_prompts: usize,
     /// Number of preference pairs built.
     pub pairs: usize,
     /// Fraction of sampled completions that were correct.
@@ -553,6 +555,7 @@ pub fn run(s: &LangSettings, seed: u64, out: &std::path::Path) -> Result<LangRes
         pretrain_losses,
         pretrain_seconds,
         base,
+        eval_prompts: eval_prompts.len(),
         pairs: pairs.len(),
         sample_correct_rate: correct as f64 / samples.len() as f64,
         pairs_with_correct_chosen,

@@ -91,7 +91,7 @@ fn diff_settings(quick: bool) -> diffusion::DiffSettings {
         diffusion::DiffSettings {
             hidden: 256,
             blocks: 3,
-            train_steps: 4000,
+            train_steps: 2500,
             batch: 128,
             lr: 2e-3,
             clf_steps: 600,

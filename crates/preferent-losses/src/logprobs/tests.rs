@@ -244,7 +244,7 @@ fn shift_for_next_token_drops_last_score_and_first_label() {
     );
     let l: Vec<i64> = a.labels.into_data().iter::<i64>().collect();
     assert_eq!(l, vec![11, 12, 13, 21, 22, 23]);
-    let mk: Vec<bool> = a.mask.into_data().iter::<bool>().collect();
+    let mk: Vec<bool> = preferent_testkit::to_bool_vec(a.mask);
     assert_eq!(mk, vec![false, true, true, true, true, false]);
     let short = tensor::<TestBackend, 3>(&[1.0, 2.0], [1, 1, 2], &d);
     assert_eq!(
