@@ -10,7 +10,7 @@ use crate::plot::{line_plot, smooth, Series};
 /// Section headings every report has, in order.
 pub const SECTIONS: [&str; 3] = ["## Language side", "## Diffusion side", "## Files"];
 
-/// Inputs to [`write`].
+/// Inputs to [`write()`].
 pub struct ReportInput<'a> {
     /// Output directory.
     pub out: &'a Path,
