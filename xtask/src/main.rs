@@ -4,12 +4,16 @@
 //! - `cargo xtask demo [--quick]`: the end-to-end demo (language + diffusion side), writing a
 //!   report, PNG sample grids and loss curves under `target/demo/`.
 //! - `cargo xtask check-report [PATH]`: checks a demo report has the expected sections.
+//! - `cargo xtask compare <logprobs|sampler|train|all> [--quick]`: side-by-side timings against
+//!   PyTorch / diffusers installed into `.venv` (never in CI); build with `--release` for numbers:
+//!   `cargo run --release -p xtask -- compare all`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod compare;
 mod demo;
 mod plot;
 mod validate;
@@ -48,6 +52,14 @@ enum Command {
         #[arg(long, value_enum)]
         only: Option<demo::Part>,
     },
+    /// Time preferent against PyTorch / diffusers side by side (installs them into `.venv`).
+    Compare {
+        /// `logprobs`, `sampler`, `train` or `all`.
+        which: String,
+        /// Smaller sizes.
+        #[arg(long)]
+        quick: bool,
+    },
     /// Check that a demo report contains every expected section.
     CheckReport {
         /// Report to check.
@@ -71,6 +83,7 @@ fn main() -> ExitCode {
             seed,
             only,
         }),
+        Command::Compare { which, quick } => compare::run(&which, quick),
         Command::CheckReport { path } => std::fs::read_to_string(&path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))
             .and_then(|text| demo::report::check_sections(&text))
