@@ -3,6 +3,8 @@
 //! - `cargo xtask validate [--wgpu] [--cuda]`: the CI checks, cheapest first.
 //! - `cargo xtask demo [--quick]`: the end-to-end demo (language + diffusion side), writing a
 //!   report, PNG sample grids and loss curves under `target/demo/`.
+//! - `cargo xtask sampler-convergence [--out docs]`: error vs NFE of every sampler on the analytic
+//!   Gaussian mixture (`nfe_error.{csv,md,png}`).
 //! - `cargo xtask check-report [PATH]`: checks a demo report has the expected sections.
 //! - `cargo xtask compare <logprobs|sampler|train|all> [--quick]`: side-by-side timings against
 //!   PyTorch / diffusers installed into `.venv` (never in CI); build with `--release` for numbers:
@@ -14,6 +16,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod compare;
+mod convergence;
 mod demo;
 mod plot;
 mod validate;
@@ -60,6 +63,12 @@ enum Command {
         #[arg(long)]
         quick: bool,
     },
+    /// Error vs NFE of every sampler on the analytic Gaussian mixture (CSV, table, PNG).
+    SamplerConvergence {
+        /// Output directory.
+        #[arg(long, default_value = "docs")]
+        out: PathBuf,
+    },
     /// Check that a demo report contains every expected section.
     CheckReport {
         /// Report to check.
@@ -84,6 +93,7 @@ fn main() -> ExitCode {
             only,
         }),
         Command::Compare { which, quick } => compare::run(&which, quick),
+        Command::SamplerConvergence { out } => convergence::run(&out),
         Command::CheckReport { path } => std::fs::read_to_string(&path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))
             .and_then(|text| demo::report::check_sections(&text))
