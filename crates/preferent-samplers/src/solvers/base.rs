@@ -186,6 +186,22 @@ pub(crate) fn check_shape(
     Ok(())
 }
 
+/// `x_t = α_t·x₀ + σ_t·ε` at grid point `index` of a VP grid (`len` = number of timesteps, for the
+/// error message); shared by every VP solver's [`Solver::add_noise`].
+pub(crate) fn vp_add_noise<B: Backend, const D: usize>(
+    grid: &[crate::schedule::GridPoint],
+    len: usize,
+    original: Tensor<B, D>,
+    noise: Tensor<B, D>,
+    index: usize,
+) -> SamplerResult<Tensor<B, D>> {
+    check_shape("noise", &noise.dims(), &original.dims())?;
+    let p = grid
+        .get(index)
+        .ok_or(SamplerError::PastEnd { index, len })?;
+    Ok(original.mul_scalar(p.alpha) + noise.mul_scalar(p.sigma))
+}
+
 pub(crate) fn standard_normal<B: Backend, const D: usize>(
     like: &Tensor<B, D>,
     noise: Option<Tensor<B, D>>,

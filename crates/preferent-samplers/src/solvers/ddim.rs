@@ -258,12 +258,7 @@ impl<B: Backend, const D: usize> Solver<B, D> for Ddim<B, D> {
         noise: Tensor<B, D>,
         index: usize,
     ) -> SamplerResult<Tensor<B, D>> {
-        check_shape("noise", &noise.dims(), &original.dims())?;
-        let p = self.from.get(index).ok_or(SamplerError::PastEnd {
-            index,
-            len: self.timesteps.len(),
-        })?;
-        Ok(original.mul_scalar(p.alpha) + noise.mul_scalar(p.sigma))
+        super::base::vp_add_noise(&self.from, self.timesteps.len(), original, noise, index)
     }
 
     fn step(
