@@ -37,7 +37,8 @@ fn pipeline(data: &[u8], collator: &PairCollator<ByteTokenizer, ChatMlTemplate>)
         batch.push(
             collator
                 .encoder
-                .pair(&rec.expect("generated records are valid")),
+                .pair(&rec.expect("generated records are valid"))
+                .expect("the byte tokenizer never fails"),
         );
         if batch.len() == 64 {
             rows += collator.collate_encoded(&batch).unwrap().sequences.rows;

@@ -51,7 +51,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut reader = JsonlReader::<_, PairRecord>::open(&path, cfg)?;
     let mut tokens = 0usize;
     for rec in reader.by_ref() {
-        let e = encoder.pair(&rec?);
+        let e = encoder.pair(&rec?)?;
         tokens += e.prompt.len() + e.chosen.len() + e.rejected.len();
     }
     let secs = start.elapsed().as_secs_f64();

@@ -98,6 +98,17 @@ pub enum DataError {
         /// Items dropped by truncation.
         dropped: usize,
     },
+    /// A Parquet file that cannot be decoded (not Parquet, corrupt, or an unsupported codec).
+    #[error("{file}: parquet: {problem}")]
+    Parquet {
+        /// The file concerned.
+        file: String,
+        /// What went wrong.
+        problem: String,
+    },
+    /// Text that a tokenizer cannot encode, or ids it cannot decode (message from the tokenizer).
+    #[error("tokenizer: {0}")]
+    Tokenize(String),
     /// Token ids that a tokenizer cannot decode.
     #[error("cannot decode token id {id}")]
     Decode {

@@ -9,7 +9,10 @@
 //! - [`jsonl`]: TRL's standard and conversational JSONL, streamed line by line with typed
 //!   per-line errors ([`DataError::Record`]: file, line, problem), fail-fast or skip-and-count,
 //!   and a [`ReadReport`]; a writer for round trips; a [`ChatTemplate`] hook.
-//! - [`tokenizer`]: the [`Tokenizer`] trait and a byte-level [`ByteTokenizer`].
+//! - [`tokenizer`]: the [`Tokenizer`] trait, a byte-level [`ByteTokenizer`] and, with the
+//!   `hf-tokenizers` feature, `HfTokenizer` for HuggingFace `tokenizer.json` files.
+//! - `parquet_reader` (feature `parquet`): the same records streamed from Parquet files, as the
+//!   HuggingFace hub ships datasets.
 //! - [`transform`]: ranked → pairs, curriculum (Curry-DPO), label-flip noise, splits, dedup,
 //!   per-tag subsets and metric tables — seeded ([`SplitMix64`]) and accounting for every record.
 //! - [`batch`]: burn `Dataset` / `Batcher` implementations producing `[prompt+chosen ;
@@ -38,6 +41,8 @@ pub mod batch;
 pub mod error;
 pub mod fingerprint;
 pub mod jsonl;
+#[cfg(feature = "parquet")]
+pub mod parquet_reader;
 pub mod records;
 pub mod ref_cache;
 pub mod rng;
@@ -56,6 +61,8 @@ pub use jsonl::{
     read_jsonl, write_jsonl, ChatMlTemplate, ChatTemplate, JsonlReader, JsonlReaderConfig,
     JsonlWriter, ReadPolicy, ReadReport,
 };
+#[cfg(feature = "parquet")]
+pub use parquet_reader::{read_parquet, ParquetReader, ParquetReaderConfig};
 pub use records::{
     Condition, Convention, Image, ImagePairRecord, Message, PairLabel, PairRecord, RankedRecord,
     RankedResponse, Record, RecordMeta, Text, UnpairedRecord,
@@ -63,3 +70,5 @@ pub use records::{
 pub use ref_cache::RefLogpCache;
 pub use rng::SplitMix64;
 pub use tokenizer::{ByteTokenizer, ByteTokenizerConfig, Tokenizer};
+#[cfg(feature = "hf-tokenizers")]
+pub use tokenizer::{HfTokenizer, HfTokenizerConfig};

@@ -207,8 +207,8 @@ fn unpaired_batches_with_kl_rows() {
     // KL row i = prompt_i ++ completion_{i-1 mod B}: row 0 pairs prompt 0 with completion 2.
     let enc = Encoder::new(ByteTokenizer::default(), ChatMlTemplate);
     let kl = host.kl_sequences.as_ref().unwrap();
-    let p0 = enc.prompt(&recs[0].prompt);
-    let c2 = enc.completion(&recs[2].completion);
+    let p0 = enc.prompt(&recs[0].prompt).unwrap();
+    let c2 = enc.completion(&recs[2].completion).unwrap();
     let want: Vec<i64> = p0.iter().chain(&c2).map(|&v| i64::from(v)).collect();
     assert_eq!(&kl.row(0)[..want.len()], &want[..]);
     let mask_sum: i64 = kl.completion_mask[..kl.width].iter().sum();
@@ -260,7 +260,7 @@ fn preference_dataset_serves_records_and_fingerprints() {
 #[test]
 fn byte_tokenizer_round_trips_and_rejects_bad_ids() {
     let tok = ByteTokenizer::default();
-    let ids = tok.encode("hé");
+    let ids = tok.encode("hé").unwrap();
     assert_eq!(ids, vec![0x68, 0xC3, 0xA9]);
     assert_eq!(
         tok.decode(&[256, 0x68, 0xC3, 0xA9, 257, 258]).unwrap(),

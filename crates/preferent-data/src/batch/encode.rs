@@ -1,5 +1,6 @@
 //! Tokenising records into prompt / completion ids (template applied, BOS / EOS added).
 
+use crate::error::DataError;
 use crate::jsonl::ChatTemplate;
 use crate::records::{PairRecord, RankedRecord, Text, UnpairedRecord};
 use crate::tokenizer::Tokenizer;
@@ -60,59 +61,74 @@ impl<T: Tokenizer, C: ChatTemplate> Encoder<T, C> {
     }
 
     /// Prompt ids.
-    pub fn prompt(&self, text: &Text) -> Vec<u32> {
+    ///
+    /// # Errors
+    /// [`DataError::Tokenize`] when the tokenizer cannot encode the text.
+    pub fn prompt(&self, text: &Text) -> Result<Vec<u32>, DataError> {
         let mut out = Vec::with_capacity(text.content_len() + 2);
         out.extend(self.tokenizer.bos_id());
         match text {
-            Text::Plain(s) => self.tokenizer.encode_into(s, &mut out),
+            Text::Plain(s) => self.tokenizer.encode_into(s, &mut out)?,
             _ => self
                 .tokenizer
-                .encode_into(&self.template.prompt(text), &mut out),
+                .encode_into(&self.template.prompt(text), &mut out)?,
         }
-        out
+        Ok(out)
     }
 
     /// Completion ids.
-    pub fn completion(&self, text: &Text) -> Vec<u32> {
+    ///
+    /// # Errors
+    /// [`DataError::Tokenize`] when the tokenizer cannot encode the text.
+    pub fn completion(&self, text: &Text) -> Result<Vec<u32>, DataError> {
         let mut out = Vec::with_capacity(text.content_len() + 2);
         match text {
-            Text::Plain(s) => self.tokenizer.encode_into(s, &mut out),
+            Text::Plain(s) => self.tokenizer.encode_into(s, &mut out)?,
             _ => self
                 .tokenizer
-                .encode_into(&self.template.completion(text), &mut out),
+                .encode_into(&self.template.completion(text), &mut out)?,
         }
         out.extend(self.tokenizer.eos_id());
-        out
+        Ok(out)
     }
 
     /// Tokenises a pair.
-    pub fn pair(&self, r: &PairRecord) -> EncodedPair {
-        EncodedPair {
-            prompt: self.prompt(&r.prompt),
-            chosen: self.completion(&r.chosen),
-            rejected: self.completion(&r.rejected),
-        }
+    ///
+    /// # Errors
+    /// [`DataError::Tokenize`] when the tokenizer cannot encode a text.
+    pub fn pair(&self, r: &PairRecord) -> Result<EncodedPair, DataError> {
+        Ok(EncodedPair {
+            prompt: self.prompt(&r.prompt)?,
+            chosen: self.completion(&r.chosen)?,
+            rejected: self.completion(&r.rejected)?,
+        })
     }
 
     /// Tokenises an unpaired record.
-    pub fn unpaired(&self, r: &UnpairedRecord) -> EncodedUnpaired {
-        EncodedUnpaired {
-            prompt: self.prompt(&r.prompt),
-            completion: self.completion(&r.completion),
+    ///
+    /// # Errors
+    /// [`DataError::Tokenize`] when the tokenizer cannot encode a text.
+    pub fn unpaired(&self, r: &UnpairedRecord) -> Result<EncodedUnpaired, DataError> {
+        Ok(EncodedUnpaired {
+            prompt: self.prompt(&r.prompt)?,
+            completion: self.completion(&r.completion)?,
             label: r.label,
-        }
+        })
     }
 
     /// Tokenises a ranked record, ordering responses best first.
-    pub fn ranked(&self, r: &RankedRecord) -> EncodedRanked {
+    ///
+    /// # Errors
+    /// [`DataError::Tokenize`] when the tokenizer cannot encode a text.
+    pub fn ranked(&self, r: &RankedRecord) -> Result<EncodedRanked, DataError> {
         let order = r.order_best_first();
-        EncodedRanked {
-            prompt: self.prompt(&r.prompt),
+        Ok(EncodedRanked {
+            prompt: self.prompt(&r.prompt)?,
             responses: order
                 .iter()
                 .map(|&i| self.completion(&r.responses[i].response))
-                .collect(),
+                .collect::<Result<_, _>>()?,
             preferences: order.iter().map(|&i| r.preference(i)).collect(),
-        }
+        })
     }
 }

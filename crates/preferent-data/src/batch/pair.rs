@@ -150,7 +150,10 @@ impl<T: Tokenizer, C: ChatTemplate> PairCollator<T, C> {
 
     /// Tokenises and collates records on the host.
     pub fn collate_records(&self, items: &[PairRecord]) -> Result<HostPairBatch, DataError> {
-        let enc: Vec<EncodedPair> = items.iter().map(|r| self.encoder.pair(r)).collect();
+        let enc: Vec<EncodedPair> = items
+            .iter()
+            .map(|r| self.encoder.pair(r))
+            .collect::<Result<_, _>>()?;
         self.collate_encoded(&enc)
     }
 

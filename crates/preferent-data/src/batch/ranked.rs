@@ -175,7 +175,10 @@ impl<T: Tokenizer, C: ChatTemplate> RankedCollator<T, C> {
 
     /// Tokenises and collates on the host.
     pub fn collate_records(&self, items: &[RankedRecord]) -> Result<HostRankedBatch, DataError> {
-        let enc: Vec<_> = items.iter().map(|r| self.encoder.ranked(r)).collect();
+        let enc: Vec<_> = items
+            .iter()
+            .map(|r| self.encoder.ranked(r))
+            .collect::<Result<_, _>>()?;
         collate_ranked(&enc, &self.config, self.encoder.tokenizer.pad_id())
     }
 }

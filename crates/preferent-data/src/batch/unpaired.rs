@@ -184,7 +184,10 @@ impl<T: Tokenizer, C: ChatTemplate> UnpairedCollator<T, C> {
         &self,
         items: &[UnpairedRecord],
     ) -> Result<HostUnpairedBatch, DataError> {
-        let enc: Vec<_> = items.iter().map(|r| self.encoder.unpaired(r)).collect();
+        let enc: Vec<_> = items
+            .iter()
+            .map(|r| self.encoder.unpaired(r))
+            .collect::<Result<_, _>>()?;
         collate_unpaired(
             &enc,
             &self.config,

@@ -5,13 +5,21 @@ use crate::error::DataError;
 /// Turns text into token ids and back.
 pub trait Tokenizer: Send + Sync {
     /// Appends the ids of `text` (no special tokens) to `out`.
-    fn encode_into(&self, text: &str, out: &mut Vec<u32>);
+    ///
+    /// # Errors
+    /// [`DataError::Tokenize`] when the tokenizer cannot encode `text` (e.g. a word-level
+    /// vocabulary without an unknown token); the built-in [`ByteTokenizer`](crate::ByteTokenizer)
+    /// never fails.
+    fn encode_into(&self, text: &str, out: &mut Vec<u32>) -> Result<(), DataError>;
 
     /// The ids of `text` (no special tokens).
-    fn encode(&self, text: &str) -> Vec<u32> {
+    ///
+    /// # Errors
+    /// As [`Tokenizer::encode_into`].
+    fn encode(&self, text: &str) -> Result<Vec<u32>, DataError> {
         let mut out = Vec::with_capacity(text.len());
-        self.encode_into(text, &mut out);
-        out
+        self.encode_into(text, &mut out)?;
+        Ok(out)
     }
 
     /// Decodes ids back to text; special tokens are skipped.

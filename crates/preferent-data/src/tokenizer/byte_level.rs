@@ -50,8 +50,9 @@ impl Default for ByteTokenizer {
 }
 
 impl Tokenizer for ByteTokenizer {
-    fn encode_into(&self, text: &str, out: &mut Vec<u32>) {
+    fn encode_into(&self, text: &str, out: &mut Vec<u32>) -> Result<(), DataError> {
         out.extend(text.bytes().map(u32::from));
+        Ok(())
     }
 
     fn decode(&self, ids: &[u32]) -> Result<String, DataError> {
