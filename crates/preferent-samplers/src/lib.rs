@@ -4,10 +4,15 @@
 //! HuggingFace diffusers' scheduler tests: DDIM, DDPM, DPM-Solver and DPM-Solver++ (single- and
 //! multistep, orders 1–3, midpoint/heun, SDE variants), Euler and Heun in EDM's σ space.
 //!
-//! - [`schedule`]: betas, ᾱ, α/σ/λ, continuous VP, Karras/Lu/exponential sigmas, timestep
-//!   spacings — all host `f64`.
-//! - [`prediction`], [`thresholding`], [`guidance`]: parameterisations, dynamic thresholding,
-//!   classifier(-free) guidance.
+//! - [`schedule`]: betas, ᾱ, α/σ/λ, continuous VP, Karras/Lu/exponential/flow-matching sigmas,
+//!   timestep spacings — all host `f64`.
+//! - [`prediction`], [`thresholding`], [`guidance`]: parameterisations (ε, x₀, v, score, flow),
+//!   dynamic thresholding, classifier(-free) guidance.
+//!
+//! Flow-matching models (SD3 / Flux style, `u = ε − x₀`) sample with DPM-Solver++ on
+//! [`schedule::SigmaSpacing::Flow`] and [`prediction::PredictionType::Flow`], as diffusers'
+//! `use_flow_sigmas` does; at order 1 that is exactly the flow-matching Euler step
+//! `x + (σ_next − σ)·u` (tested).
 //! - [`solvers`]: the [`solvers::Solver`] trait, every solver, and the [`solvers::sample`] loop.
 //! - [`analytic`]: a Gaussian-mixture model with exact ε under VP and an error-vs-NFE table.
 //! - [`phi`]: the φ-functions, finite as h → 0.

@@ -302,3 +302,75 @@ fn adaptive_dpm_solver_12_and_23() {
     // Same (tight) tolerance: 23 needs fewer evaluations than 12.
     assert!(results[3].2 < results[1].2, "{results:?}");
 }
+
+/// Flow-matching path: DPM-Solver++ (1M, 2M) on a grid uniform in the flow sigma `s`
+/// (`α = 1 − s`, `σ = s`), the model giving the exact flow velocity `u = ε − x₀` of the mixture.
+/// The probability-flow ODE in `(x/α, λ)` is the same for every (α, σ) path, so the VP RK4
+/// reference solved between the same λ's and rescaled by `α_flow/α_vp` is the exact answer.
+/// Asserts order ≈ 1 for first order (= flow Euler) and ≈ 2 for 2M.
+#[test]
+fn dpm_solver_pp_on_flow_sigmas_converges_with_its_order() {
+    let study = NfeStudy::default_2d();
+    let d = study.mixture.dim();
+    let batch = study.x_start.len() / d;
+    let (s0, s1) = (0.9, 0.1);
+    let vp_at = |s: f64| {
+        // The VP point with the flow point's λ = log((1 − s)/s): ρ = e^{−λ} = s/(1 − s).
+        let rho = s / (1.0 - s);
+        GridPoint::from_ve_sigma(0.0, rho)
+    };
+    let flow0 = GridPoint::from_flow_sigma(s0, s0);
+    let flow1 = GridPoint::from_flow_sigma(s1, s1);
+    let (v0, v1) = (vp_at(s0), vp_at(s1));
+    let start_vp: Vec<f64> = study
+        .x_start
+        .iter()
+        .map(|x| x * v0.alpha / flow0.alpha)
+        .collect();
+    let reference: Vec<f64> = study
+        .mixture
+        .reference_solution(&start_vp, v0, v1, study.reference_steps)
+        .into_iter()
+        .map(|x| x * flow1.alpha / v1.alpha)
+        .collect();
+    let mixture = &study.mixture;
+    let model = |x: &Tensor<B, 2>, s: f64| {
+        let (a, sg) = (1.0 - s, s);
+        let eps = mixture.epsilon(x, a, sg);
+        let x0 = (x.clone() - eps.clone().mul_scalar(sg)).div_scalar(a);
+        eps - x0
+    };
+    for (order, lo, hi) in [(1usize, 0.85, 1.15), (2, 1.7, 2.3)] {
+        let mut errs = Vec::new();
+        for n in [16usize, 32, 64] {
+            let grid: Vec<GridPoint> = (0..=n)
+                .map(|i| {
+                    let s = s0 + (s1 - s0) * i as f64 / n as f64;
+                    GridPoint::from_flow_sigma(s, s)
+                })
+                .collect();
+            let c = DpmSolverMultistepConfig::new()
+                .with_solver_order(order)
+                .with_prediction_type(preferent_samplers::prediction::PredictionType::Flow)
+                .with_lower_order_final(false)
+                .with_final_sigmas_type(FinalSigmas::SigmaMin);
+            let mut s = DpmSolverMultistep::<B, 2>::from_grid(c, grid).unwrap();
+            let x0: Vec<f32> = study.x_start.iter().map(|v| *v as f32).collect();
+            let x = Tensor::<B, 2>::from_data(TensorData::new(x0, [batch, d]), &device());
+            let out = to_vec(sample(&mut s, model, x, |_| {}).unwrap());
+            let mse: f64 = out
+                .iter()
+                .zip(&reference)
+                .map(|(a, b)| (a - b).powi(2))
+                .sum::<f64>()
+                / out.len() as f64;
+            errs.push(mse.sqrt());
+        }
+        let o: Vec<f64> = errs.windows(2).map(|w| (w[0] / w[1]).log2()).collect();
+        eprintln!("flow DPM++ {order}M: errors {errs:?}, orders {o:?}");
+        assert!(
+            o.iter().all(|p| *p > lo && *p < hi),
+            "flow DPM++ {order}M orders {o:?} outside ({lo}, {hi})"
+        );
+    }
+}

@@ -264,3 +264,99 @@ fn ddim_steps_offset_timesteps() {
     let s = Ddim::<B, 4>::new(ddim_config().with_steps_offset(1), 5).unwrap();
     assert_eq!(s.timesteps(), &[801.0, 601.0, 401.0, 201.0, 1.0]);
 }
+
+// ---- Flow prediction on flow sigmas (diffusers `use_flow_sigmas`, `"flow_prediction"`) ---------
+// Goldens from tests/reference/flow_reference.py (diffusers 0.42.1): the same dummy inputs, a
+// default-config scheduler (1000 linear betas) with `use_flow_sigmas=True`,
+// `prediction_type="flow_prediction"`, 10 steps. Its output:
+//   multi_o2_shift1: sum=141.229752 mean=0.18389291
+//   multi_o2_shift3: sum=137.282135 mean=0.17875278
+//     timesteps [999, 963, 922, 874, 817, 749, 666, 562, 428, 249]
+//     sigmas [0.9996665, 0.9639411, 0.9227217, 0.8746352, 0.8178097, 0.7496248, 0.6662961,
+//             0.5621483, 0.4282652, 0.2497916, 0.0]
+//   multi_o3_shift3: sum=137.579208 mean=0.17913960
+//   multi_o2_shift3_sigmamin: sum=166.703766 mean=0.21706219
+//   single_o2_shift3: sum=132.770844 mean=0.17287870
+//   single_o3_shift1: sum=142.913818 mean=0.18608570
+
+fn flow_multi(order: usize, shift: f64) -> DpmSolverMultistepConfig {
+    DpmSolverMultistepConfig::new()
+        .with_solver_order(order)
+        .with_prediction_type(PredictionType::Flow)
+        .with_sigma_spacing(SigmaSpacing::Flow { shift })
+}
+
+#[test]
+fn multistep_flow_sigmas_and_timesteps() {
+    let s = DpmSolverMultistep::<B, 4>::new(flow_multi(2, 3.0), 10).unwrap();
+    let ts: Vec<f64> = s.timesteps().to_vec();
+    assert_eq!(
+        ts,
+        [999.0, 963.0, 922.0, 874.0, 817.0, 749.0, 666.0, 562.0, 428.0, 249.0]
+    );
+    let sig: Vec<f64> = s.grid().iter().map(|p| p.sigma).collect();
+    let want = [
+        0.9996665, 0.9639411, 0.9227217, 0.8746352, 0.8178097, 0.7496248, 0.6662961, 0.5621483,
+        0.4282652, 0.2497916, 0.0,
+    ];
+    preferent_testkit::assert_close(&sig, &want, 1e-6, 0.0);
+    assert!(s
+        .grid()
+        .iter()
+        .all(|p| (p.alpha + p.sigma - 1.0).abs() < 1e-12));
+}
+
+#[test]
+fn multistep_flow_full_loops() {
+    let run_m = |c| multi_loop_steps(c, 10);
+    check(run_m(flow_multi(2, 1.0)), Some(141.229752), 0.18389291);
+    check(run_m(flow_multi(2, 3.0)), Some(137.282135), 0.17875278);
+    check(run_m(flow_multi(3, 3.0)), Some(137.579208), 0.17913960);
+    let c = flow_multi(2, 3.0)
+        .with_final_sigmas_type(FinalSigmas::SigmaMin)
+        .with_lower_order_final(false);
+    check(run_m(c), Some(166.703766), 0.21706219);
+}
+
+#[test]
+fn singlestep_flow_full_loops() {
+    let flow = |order: usize, shift: f64| {
+        DpmSolverSinglestepConfig::new()
+            .with_solver_order(order)
+            .with_prediction_type(PredictionType::Flow)
+            .with_sigma_spacing(SigmaSpacing::Flow { shift })
+    };
+    let mut s = DpmSolverSinglestep::<B, 4>::new(flow(2, 3.0), 10).unwrap();
+    check(run(&mut s, deter(false)), Some(132.770844), 0.17287870);
+    let mut s = DpmSolverSinglestep::<B, 4>::new(flow(3, 1.0), 10).unwrap();
+    check(run(&mut s, deter(false)), Some(142.913818), 0.18608570);
+}
+
+#[test]
+fn flow_shift_must_be_positive() {
+    for shift in [0.0, -1.0, f64::NAN] {
+        assert!(DpmSolverMultistep::<B, 4>::new(flow_multi(2, shift), 10).is_err());
+    }
+}
+
+fn multi_loop_steps(config: DpmSolverMultistepConfig, steps: usize) -> (f64, f64) {
+    let mut s = DpmSolverMultistep::<B, 4>::new(config, steps).unwrap();
+    run(&mut s, deter(false))
+}
+
+/// Invariant: first-order DPM-Solver++ on the flow grid is the flow-matching Euler step
+/// `x_next = x + (σ_next − σ)·u` (diffusers' `FlowMatchEulerDiscreteScheduler` update), at every
+/// step of a 10-step loop.
+#[test]
+fn first_order_dpm_solver_pp_on_flow_sigmas_is_flow_euler() {
+    let mut s = DpmSolverMultistep::<B, 4>::new(flow_multi(1, 3.0), 10).unwrap();
+    let mut x = deter(false);
+    let u_of = |x: &Tensor<B, 4>| deter(true) - x.clone().mul_scalar(0.5);
+    for i in 0..10 {
+        let (s0, s1) = (s.grid()[i].sigma, s.grid()[i + 1].sigma);
+        let u = u_of(&x);
+        let euler = to_vec(x.clone() + u.clone().mul_scalar(s1 - s0));
+        x = s.step(u, x, None).unwrap().prev_sample;
+        preferent_testkit::assert_close(&to_vec(x.clone()), &euler, 1e-5, 1e-5);
+    }
+}

@@ -165,6 +165,14 @@ fn configs_round_trip_through_serde() {
     let back: DpmSolverSinglestepConfig = serde_json::from_str(&js).unwrap();
     assert_eq!(back.prediction_type, PredictionType::VPrediction);
 
+    let f = DpmSolverMultistepConfig::new()
+        .with_prediction_type(PredictionType::Flow)
+        .with_sigma_spacing(SigmaSpacing::Flow { shift: 3.0 });
+    let js = serde_json::to_string(&f).unwrap();
+    let back: DpmSolverMultistepConfig = serde_json::from_str(&js).unwrap();
+    assert_eq!(back.sigma_spacing, SigmaSpacing::Flow { shift: 3.0 });
+    assert_eq!(back.prediction_type, PredictionType::Flow);
+
     let d = DdimConfig::new()
         .with_eta(0.7)
         .with_timestep_spacing(TimestepSpacing::Trailing);
@@ -200,6 +208,8 @@ fn no_nan_over_algorithm_order_type_prediction() {
         PredictionType::Epsilon,
         PredictionType::Sample,
         PredictionType::VPrediction,
+        PredictionType::Score,
+        PredictionType::Flow,
     ];
     for alg in algs {
         for st in [DpmSolverType::Midpoint, DpmSolverType::Heun] {
@@ -239,6 +249,46 @@ fn no_nan_over_algorithm_order_type_prediction() {
                         Err(e) => {
                             assert!(alg.is_sde() && order == 3, "{e}");
                         }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn no_nan_on_flow_sigmas_over_order_type_and_step_count() {
+    for alg in [
+        DpmAlgorithm::DpmSolverPlusPlus,
+        DpmAlgorithm::SdeDpmSolverPlusPlus,
+    ] {
+        for st in [DpmSolverType::Midpoint, DpmSolverType::Heun] {
+            for order in 1..=3 {
+                for steps in [1, 2, 3, 7, 50] {
+                    let spacing = SigmaSpacing::Flow { shift: 3.0 };
+                    let c = DpmSolverMultistepConfig::new()
+                        .with_algorithm_type(alg)
+                        .with_solver_type(st)
+                        .with_solver_order(order)
+                        .with_prediction_type(PredictionType::Flow)
+                        .with_sigma_spacing(spacing);
+                    let mut s = DpmSolverMultistep::<B, 2>::new(c, steps).unwrap();
+                    finite(
+                        &run(&mut s),
+                        &format!("flow multi {alg:?} {st:?} {order} {steps}"),
+                    );
+                    let c = DpmSolverSinglestepConfig::new()
+                        .with_algorithm_type(alg)
+                        .with_solver_type(st)
+                        .with_solver_order(order)
+                        .with_prediction_type(PredictionType::Flow)
+                        .with_sigma_spacing(spacing);
+                    match DpmSolverSinglestep::<B, 2>::new(c, steps) {
+                        Ok(mut s) => finite(
+                            &run(&mut s),
+                            &format!("flow single {alg:?} {order} {steps}"),
+                        ),
+                        Err(e) => assert!(alg.is_sde() && order == 3, "{e}"),
                     }
                 }
             }

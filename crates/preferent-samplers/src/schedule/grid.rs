@@ -32,6 +32,16 @@ impl GridPoint {
         }
     }
 
+    /// Point on the straight flow-matching path `x = (1 − s) x₀ + s ε`: `α = 1 − s`, `σ = s`
+    /// (diffusers `_sigma_to_alpha_sigma_t` with `use_flow_sigmas`).
+    pub fn from_flow_sigma(t: f64, s: f64) -> Self {
+        Self {
+            t,
+            alpha: 1.0 - s,
+            sigma: s,
+        }
+    }
+
     /// Point from `ᾱ`: `α = √ᾱ`, `σ = √(1 − ᾱ)`.
     pub fn from_alpha_cumprod(t: f64, alpha_cumprod: f64) -> Self {
         Self {

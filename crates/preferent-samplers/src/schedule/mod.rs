@@ -15,5 +15,5 @@ pub use continuous::{ContinuousSpacing, ContinuousVp};
 pub(crate) use discrete::interp_sigmas;
 pub use discrete::{DiscreteSchedule, DiscreteScheduleConfig};
 pub use grid::GridPoint;
-pub use sigmas::{exponential_sigmas, karras_sigmas, lu_sigmas, SigmaSpacing};
+pub use sigmas::{exponential_sigmas, flow_sigmas, karras_sigmas, lu_sigmas, SigmaSpacing};
 pub use spacing::{ddim_timesteps, dpm_timesteps, TimestepSpacing};

@@ -16,6 +16,38 @@ pub enum SigmaSpacing {
     Lu,
     /// `exp(linspace(log σ_max, log σ_min, N))` (`use_exponential_sigmas`).
     Exponential,
+    /// Flow-matching sigmas on the straight path `x = (1 − σ) x₀ + σ ε` (diffusers
+    /// `use_flow_sigmas`, with `flow_shift` = `shift`; see [`flow_sigmas`]). The grid's α is
+    /// `1 − σ` (not VP), model times are `⌊σ·N_train⌋`. Pair with
+    /// [`PredictionType::Flow`](crate::prediction::PredictionType::Flow).
+    Flow {
+        /// Timestep shift (`flow_shift`; 1 = none; SD3 uses 3).
+        shift: f64,
+    },
+}
+
+/// diffusers' flow sigmas (`use_flow_sigmas`), decreasing, `n` of them:
+///
+/// ```text
+/// s_k = 1 − linspace(1, 1/N_train, n + 1)_k,   s ← shift·s / (1 + (shift − 1)·s),
+/// σ = reverse(s)[..n]        (drops the final s = 0)
+/// ```
+///
+/// # References
+/// Esser et al., "Scaling Rectified Flow Transformers" (SD3, arXiv:2403.03206) §5.3.2 (shift);
+/// diffusers `DPMSolverMultistepScheduler.set_timesteps`.
+pub fn flow_sigmas(n: usize, num_train_timesteps: usize, shift: f64) -> Vec<f64> {
+    let alphas = linspace(1.0, 1.0 / num_train_timesteps as f64, n + 1);
+    let mut s: Vec<f64> = alphas
+        .into_iter()
+        .map(|a| {
+            let s = 1.0 - a;
+            shift * s / (1.0 + (shift - 1.0) * s)
+        })
+        .collect();
+    s.reverse();
+    s.truncate(n);
+    s
 }
 
 /// Karras et al. sigmas, decreasing from `sigma_max` to `sigma_min`.

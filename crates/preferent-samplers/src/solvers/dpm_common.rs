@@ -11,8 +11,8 @@ use crate::error::{SamplerError, SamplerResult};
 use crate::phi::{phi2, phi3};
 use crate::prediction::{to_epsilon, to_x0, x0_to_epsilon, PredictionType};
 use crate::schedule::{
-    dpm_timesteps, exponential_sigmas, interp_sigmas, karras_sigmas, lu_sigmas, DiscreteSchedule,
-    DiscreteScheduleConfig, GridPoint, SigmaSpacing, TimestepSpacing,
+    dpm_timesteps, exponential_sigmas, flow_sigmas, interp_sigmas, karras_sigmas, lu_sigmas,
+    DiscreteSchedule, DiscreteScheduleConfig, GridPoint, SigmaSpacing, TimestepSpacing,
 };
 use crate::thresholding::{dynamic_threshold, ThresholdingConfig};
 use burn::config::Config;
@@ -168,6 +168,25 @@ pub(crate) fn discrete_grid(
                     timesteps = ts.iter().map(|&t| t as f64).collect();
                     sigmas = timesteps.iter().map(|&t| interp_sigmas(&sig, t)).collect();
                 }
+                SigmaSpacing::Flow { shift } => {
+                    if n == 0 || n > n_train {
+                        return Err(SamplerError::InvalidStepCount {
+                            steps: n,
+                            max: n_train,
+                        });
+                    }
+                    if !(shift.is_finite() && shift > 0.0) {
+                        return Err(SamplerError::InvalidConfig(format!(
+                            "flow shift must be finite and > 0, got {shift}"
+                        )));
+                    }
+                    sigmas = flow_sigmas(n, n_train, shift);
+                    // diffusers stores `σ·N_train` as int64 timesteps (truncation).
+                    timesteps = sigmas
+                        .iter()
+                        .map(|&s| (s * n_train as f64).trunc())
+                        .collect();
+                }
                 spacing => {
                     if n == 0 || n > n_train {
                         return Err(SamplerError::InvalidStepCount {
@@ -193,12 +212,18 @@ pub(crate) fn discrete_grid(
         FinalSigmas::Zero => 0.0,
         FinalSigmas::SigmaMin => s_min,
     };
+    // diffusers `_sigma_to_alpha_sigma_t`: flow sigmas are (α, σ) = (1 − s, s), also for the
+    // appended last sigma; all others are VE sigmas.
+    let point = match o.sigma_spacing {
+        SigmaSpacing::Flow { .. } => GridPoint::from_flow_sigma,
+        _ => GridPoint::from_ve_sigma,
+    };
     let mut grid: Vec<GridPoint> = timesteps
         .iter()
         .zip(&sigmas)
-        .map(|(&t, &s)| GridPoint::from_ve_sigma(t, s))
+        .map(|(&t, &s)| point(t, s))
         .collect();
-    grid.push(GridPoint::from_ve_sigma(0.0, last_sigma));
+    grid.push(point(0.0, last_sigma));
     Ok((timesteps, grid))
 }
 
