@@ -24,6 +24,9 @@
 use burn::config::Config;
 use burn::tensor::{backend::Backend, Tensor};
 
+// Divisions by host scalars are written as multiplications by the reciprocal: burn-flex's
+// `div_scalar` is ~3× slower than `mul_scalar` on f32 (xtask opbench, 65 536 elements).
+
 /// What the network predicts (diffusers `prediction_type`).
 #[derive(Config, Debug, PartialEq, Copy)]
 pub enum PredictionType {
@@ -51,11 +54,15 @@ pub fn to_x0<B: Backend, const D: usize>(
     sigma: f64,
 ) -> Tensor<B, D> {
     match prediction {
-        PredictionType::Epsilon => (sample - output.mul_scalar(sigma)).div_scalar(alpha),
+        PredictionType::Epsilon => (sample - output.mul_scalar(sigma)).mul_scalar(1.0 / alpha),
         PredictionType::Sample => output,
         PredictionType::VPrediction => sample.mul_scalar(alpha) - output.mul_scalar(sigma),
-        PredictionType::Score => (sample + output.mul_scalar(sigma * sigma)).div_scalar(alpha),
-        PredictionType::Flow => (sample - output.mul_scalar(sigma)).div_scalar(alpha + sigma),
+        PredictionType::Score => {
+            (sample + output.mul_scalar(sigma * sigma)).mul_scalar(1.0 / alpha)
+        }
+        PredictionType::Flow => {
+            (sample - output.mul_scalar(sigma)).mul_scalar(1.0 / (alpha + sigma))
+        }
     }
 }
 
@@ -72,10 +79,12 @@ pub fn to_epsilon<B: Backend, const D: usize>(
 ) -> Tensor<B, D> {
     match prediction {
         PredictionType::Epsilon => output,
-        PredictionType::Sample => (sample - output.mul_scalar(alpha)).div_scalar(sigma),
+        PredictionType::Sample => (sample - output.mul_scalar(alpha)).mul_scalar(1.0 / sigma),
         PredictionType::VPrediction => output.mul_scalar(alpha) + sample.mul_scalar(sigma),
         PredictionType::Score => output.mul_scalar(-sigma),
-        PredictionType::Flow => (sample + output.mul_scalar(alpha)).div_scalar(alpha + sigma),
+        PredictionType::Flow => {
+            (sample + output.mul_scalar(alpha)).mul_scalar(1.0 / (alpha + sigma))
+        }
     }
 }
 
@@ -89,7 +98,7 @@ pub fn x0_to_epsilon<B: Backend, const D: usize>(
     alpha: f64,
     sigma: f64,
 ) -> Tensor<B, D> {
-    (sample - x0.mul_scalar(alpha)).div_scalar(sigma)
+    (sample - x0.mul_scalar(alpha)).mul_scalar(1.0 / sigma)
 }
 
 /// The flow-matching target `u = ε − x₀` (for training flow-prediction models).

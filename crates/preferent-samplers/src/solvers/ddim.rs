@@ -295,7 +295,10 @@ impl<B: Backend, const D: usize> Solver<B, D> for Ddim<B, D> {
         if let Some(th) = &c.thresholding {
             x0 = dynamic_threshold(x0, th.ratio, th.sample_max_value);
         } else if c.clip_sample {
-            x0 = x0.clamp(-c.clip_sample_range, c.clip_sample_range);
+            // clamp_min + clamp_max: two cheap passes; burn-flex's fused `clamp` is ~2× slower.
+            x0 = x0
+                .clamp_min(-c.clip_sample_range)
+                .clamp_max(c.clip_sample_range);
         }
         if c.use_clipped_model_output {
             eps = x0_to_epsilon(x0.clone(), sample.clone(), p.alpha, p.sigma);

@@ -173,7 +173,10 @@ impl<B: Backend, const D: usize> Solver<B, D> for Ddpm<B, D> {
         if let Some(th) = &c.thresholding {
             x0 = dynamic_threshold(x0, th.ratio, th.sample_max_value);
         } else if c.clip_sample {
-            x0 = x0.clamp(-c.clip_sample_range, c.clip_sample_range);
+            // clamp_min + clamp_max: two cheap passes; burn-flex's fused `clamp` is ~2× slower.
+            x0 = x0
+                .clamp_min(-c.clip_sample_range)
+                .clamp_max(c.clip_sample_range);
         }
         let cx0 = a_prev.sqrt() * beta_step / (1.0 - a_t);
         let cxt = alpha_step.sqrt() * (1.0 - a_prev) / (1.0 - a_t);

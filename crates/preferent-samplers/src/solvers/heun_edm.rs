@@ -149,7 +149,7 @@ impl<B: Backend, const D: usize> Solver<B, D> for HeunEdm<B, D> {
         let p = self.config.prediction_type;
         let out = if !corr {
             let den = denoised(p, model_output, &sample, s);
-            let d = (sample.clone() - den.clone()).div_scalar(s);
+            let d = (sample.clone() - den.clone()).mul_scalar(1.0 / s);
             let x_pred = sample.clone() + d.clone().mul_scalar(s_next - s);
             if s_next > 0.0 {
                 self.first = Some((sample, d));
@@ -164,7 +164,7 @@ impl<B: Backend, const D: usize> Solver<B, D> for HeunEdm<B, D> {
                 "Heun correction stage without a predictor stage".into(),
             ))?;
             let den = denoised(p, model_output, &sample, s_next);
-            let d2 = (sample - den.clone()).div_scalar(s_next);
+            let d2 = (sample - den.clone()).mul_scalar(1.0 / s_next);
             let prev = x_i + (d + d2).mul_scalar(0.5 * (s_next - s));
             StepOutput {
                 prev_sample: prev,
