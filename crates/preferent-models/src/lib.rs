@@ -10,11 +10,15 @@
 //! - [`MlpClassifier`]: small classifier with a feature layer, for sample-quality metrics.
 //!
 //! [`train`] holds the training state on burn's optimisers and schedulers with safetensors
-//! checkpoints; [`datasets`] ships the UCI 8×8 digits and seeded 2-D sets.
+//! checkpoints; [`datasets`] ships the UCI 8×8 digits and seeded 2-D sets. With the `learner`
+//! feature, `learner` plugs the networks into burn-train's `Learner` (epochs, metrics,
+//! checkpoints, multi-device data-parallel training).
 
 mod classifier;
 pub mod datasets;
 mod error;
+#[cfg(feature = "learner")]
+pub mod learner;
 mod lm;
 mod mlp_denoiser;
 mod reward;

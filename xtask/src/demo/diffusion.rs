@@ -9,7 +9,7 @@ use burn::tensor::activation::softmax;
 use burn::tensor::backend::Backend as _;
 use burn::tensor::{Distribution, ElementConversion, Tensor, TensorData};
 use preferent::models::datasets::{load_digits, Digits, DIGITS_PIXELS};
-use preferent::models::train::{adamw, CsvLogger, Trainer, WarmupCosineConfig};
+use preferent::models::train::{adamw, CsvLogger, Progress, Trainer, WarmupCosineConfig};
 use preferent::models::{MlpClassifier, MlpClassifierConfig, MlpDenoiserConfig};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -331,6 +331,7 @@ pub fn run(s: &DiffSettings, seed: u64, out: &std::path::Path) -> Result<DiffRes
     let mut csv =
         CsvLogger::create(&out.join("denoiser.csv"), &["step", "lr", "loss"]).map_err(e)?;
     let mut losses = Vec::with_capacity(s.train_steps);
+    let mut bar = Progress::new("  [diff] denoiser", s.train_steps as u64);
     for step in 0..s.train_steps {
         let mut rng = StdRng::seed_from_u64(tr.step_seed());
         let idx: Vec<usize> = (0..s.batch)
@@ -365,13 +366,9 @@ pub fn run(s: &DiffSettings, seed: u64, out: &std::path::Path) -> Result<DiffRes
         let lr = tr.apply(loss);
         losses.push(lv as f64);
         csv.log(&[step as f64, lr, lv as f64]).map_err(e)?;
-        if step % 500 == 0 || step + 1 == s.train_steps {
-            eprintln!(
-                "  [diff] denoiser step {step:>5}/{}  loss {lv:.4}",
-                s.train_steps
-            );
-        }
+        bar.set(step as u64 + 1, format!("loss {lv:.4}"));
     }
+    bar.finish("done");
     csv.flush().map_err(e)?;
     let train_seconds = t0.elapsed().as_secs_f64();
     let denoiser = tr.model.valid();

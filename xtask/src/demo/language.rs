@@ -5,7 +5,9 @@ use std::time::Instant;
 
 use burn::module::AutodiffModule;
 use burn::tensor::{Int, Tensor, TensorData};
-use preferent::models::train::{adamw, frozen_reference, CsvLogger, Trainer, WarmupCosineConfig};
+use preferent::models::train::{
+    adamw, frozen_reference, CsvLogger, Progress, Trainer, WarmupCosineConfig,
+};
 use preferent::models::{ByteLm, ByteLmConfig};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -243,6 +245,7 @@ pub fn run(s: &LangSettings, seed: u64, out: &std::path::Path) -> Result<LangRes
     let mut val_rng = StdRng::seed_from_u64(seed ^ 0x7A1);
     let val_prompts: Vec<Vec<u8>> = (0..128).map(|_| random_prompt(&mut val_rng, k)).collect();
     let mut stopped_at_target = None;
+    let mut bar = Progress::new("  [lm] pretrain", s.pretrain_steps as u64);
     for step in 0..s.pretrain_steps {
         if step > 0 && step % s.check_every == 0 {
             let mut rng = StdRng::seed_from_u64(seed ^ step as u64);
@@ -253,7 +256,7 @@ pub fn run(s: &LangSettings, seed: u64, out: &std::path::Path) -> Result<LangRes
                 .filter(|(p, c)| answer(p) == **c)
                 .count() as f64
                 / 128.0;
-            eprintln!("  [lm] pretrain step {step:>5}: validation sampled accuracy {acc:.3}");
+            bar.set(step as u64, format!("validation sampled accuracy {acc:.3}"));
             if acc >= s.pretrain_target {
                 stopped_at_target = Some((step, acc));
                 break;
@@ -273,13 +276,12 @@ pub fn run(s: &LangSettings, seed: u64, out: &std::path::Path) -> Result<LangRes
         let lr = tr.apply(loss);
         pretrain_losses.push(lv as f64);
         csv.log(&[step as f64, lr, lv as f64]).map_err(e)?;
-        if step % 50 == 0 || step + 1 == s.pretrain_steps {
-            eprintln!(
-                "  [lm] pretrain step {step:>5}/{}  loss {lv:.4}",
-                s.pretrain_steps
-            );
-        }
+        bar.set(step as u64 + 1, format!("loss {lv:.4}"));
     }
+    bar.finish(match stopped_at_target {
+        Some((step, acc)) => format!("stopped at step {step}: validation accuracy {acc:.3}"),
+        None => "done".into(),
+    });
     csv.flush().map_err(e)?;
     let pretrain_seconds = t0.elapsed().as_secs_f64();
     let sft = tr.model;
@@ -404,6 +406,7 @@ pub fn run(s: &LangSettings, seed: u64, out: &std::path::Path) -> Result<LangRes
             )
             .map_err(e)?;
             let mut losses = Vec::with_capacity(s.pref_steps);
+            let mut bar = Progress::new(format!("  [lm] {tag}"), s.pref_steps as u64);
             for step in 0..s.pref_steps {
                 let mut rng = StdRng::seed_from_u64(tr.step_seed());
                 let idx: Vec<usize> = (0..s.pref_batch)
@@ -483,7 +486,12 @@ pub fn run(s: &LangSettings, seed: u64, out: &std::path::Path) -> Result<LangRes
                 losses.push(lv as f64);
                 csv.log(&[step as f64, lr, lv as f64, macc as f64])
                     .map_err(e)?;
+                bar.set(
+                    step as u64 + 1,
+                    format!("loss {lv:.4}  margin acc {macc:.2}"),
+                );
             }
+            bar.finish("done");
             csv.flush().map_err(e)?;
             let policy = tr.model.valid();
             // Implicit-reward ranking accuracy on the clean labels.

@@ -1,10 +1,12 @@
 //! Training utilities on burn's own building blocks: burn optimisers (AdamW with gradient
 //! clipping from its config), burn LR schedulers (linear warmup × cosine decay), frozen reference
-//! models, safetensors checkpoints through burn-store with exact resume, CSV metrics.
+//! models, safetensors checkpoints through burn-store with exact resume, CSV metrics, and a
+//! dependency-free [`Progress`] bar for long loops.
 
 mod checkpoint;
 mod materialize;
 mod metrics;
+mod progress;
 mod reference;
 mod schedule;
 mod trainer;
@@ -12,6 +14,7 @@ mod trainer;
 pub use checkpoint::{CheckpointMeta, CHECKPOINT_META, CHECKPOINT_MODEL, CHECKPOINT_OPTIM};
 pub use materialize::materialize;
 pub use metrics::CsvLogger;
+pub use progress::{render_line, Progress};
 pub use reference::frozen_reference;
 pub use schedule::WarmupCosineConfig;
 pub use trainer::{adamw, Trainer};
