@@ -1,5 +1,6 @@
-//! Single-op timings on burn's Flex backend at the SD-latent size 4×4×64×64 (65 536 f32), and a
-//! 50-step DDIM trajectory: the numbers behind the sampler notes in docs/performance.md.
+//! Single-op timings on burn's Flex backend at the SD-latent size 4×4×64×64 (65 536 f32), a
+//! 50-step DDIM trajectory, and the passes of a log-softmax over one `[128, 32000]` block (the
+//! chunked log-prob path): the numbers behind the notes in docs/performance.md.
 //!
 //! ```text
 //! cargo run --release -p xtask --example opbench
@@ -86,5 +87,28 @@ fn main() {
         for _ in 0..50 {
             s = ddim.step(y.clone(), s, None).unwrap().prev_sample;
         }
+    });
+
+    // One chunked log-prob block.
+    let (n, v) = (128, 32000);
+    let x = Tensor::<B, 2>::random([n, v], Distribution::Normal(0.0, 1.0), &d);
+    let m = x.clone().max_dim(1);
+    t("[128,32000] max_dim(1)", || {
+        let _ = x.clone().max_dim(1);
+    });
+    t("[128,32000] sum_dim(1)", || {
+        let _ = x.clone().sum_dim(1);
+    });
+    t("[128,32000] exp", || {
+        let _ = x.clone().exp();
+    });
+    t("[128,32000] x - row max (broadcast)", || {
+        let _ = x.clone() - m.clone();
+    });
+    t("[128,32000] x - 1 (contiguous unary)", || {
+        let _ = x.clone().sub_scalar(1.0);
+    });
+    t("[128,32000] log_softmax", || {
+        let _ = burn::tensor::activation::log_softmax(x.clone(), 1);
     });
 }
