@@ -11,8 +11,8 @@ use burn::tensor::{backend::Backend, Distribution, Tensor};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use preferent_samplers::solvers::{
     Ddim, DdimConfig, Ddpm, DdpmConfig, DpmAlgorithm, DpmSolverMultistep, DpmSolverMultistepConfig,
-    DpmSolverSinglestep, DpmSolverSinglestepConfig, EdmConfig, EulerEdm, FinalSigmas, HeunEdm,
-    Solver,
+    DpmSolverSinglestep, DpmSolverSinglestepConfig, EdmConfig, EulerEdm, FinalSigmas,
+    FlowMatchEuler, FlowMatchEulerConfig, HeunEdm, Solver,
 };
 use preferent_testkit::TestBackend as B;
 
@@ -117,6 +117,12 @@ fn steps(c: &mut Criterion) {
         c,
         "euler_edm",
         || EulerEdm::<B, 4>::new(EdmConfig::new(), n).unwrap(),
+        0,
+    );
+    bench_solver(
+        c,
+        "flow_match_euler",
+        || FlowMatchEuler::<B, 4>::new(FlowMatchEulerConfig::new(), n).unwrap(),
         0,
     );
     bench_solver(

@@ -12,7 +12,8 @@
 //! Flow-matching models (SD3 / Flux style, `u = ε − x₀`) sample with DPM-Solver++ on
 //! [`schedule::SigmaSpacing::Flow`] and [`prediction::PredictionType::Flow`], as diffusers'
 //! `use_flow_sigmas` does; at order 1 that is exactly the flow-matching Euler step
-//! `x + (σ_next − σ)·u` (tested).
+//! `x + (σ_next − σ)·u` (tested), which [`solvers::FlowMatchEuler`] implements with diffusers'
+//! `FlowMatchEulerDiscreteScheduler` schedule (SD3 static shift, Flux dynamic shift).
 //! - [`solvers`]: the [`solvers::Solver`] trait, every solver, and the [`solvers::sample`] loop.
 //! - [`analytic`]: a Gaussian-mixture model with exact ε under VP and an error-vs-NFE table.
 //! - [`phi`]: the φ-functions, finite as h → 0.

@@ -360,3 +360,160 @@ fn first_order_dpm_solver_pp_on_flow_sigmas_is_flow_euler() {
         preferent_testkit::assert_close(&to_vec(x.clone()), &euler, 1e-5, 1e-5);
     }
 }
+
+// ---- FlowMatchEuler (diffusers FlowMatchEulerDiscreteScheduler) --------------------------------
+// Goldens from tests/reference/flow_match_euler_reference.py (diffusers 0.42.1), same dummy
+// inputs. Its output:
+//   shift1_10: sum=133.362030 mean=0.17364848
+//     timesteps [1000.0, 889.0, 778.0, 667.0, 556.0, 445.0, 334.0, 223.0, 112.0, 1.0]
+//   shift3_10: sum=129.349457 mean=0.16842377
+//     sigmas [1.0, 0.9601293, 0.913349, 0.8576923, 0.7903683, 0.7072785, 0.6021506, 0.464876,
+//             0.2780488, 0.0089286, 0.0]
+//   dyn_exp_mu1.15_8: sum=124.576691 mean=0.16220923
+//     sigmas [1.0, 0.9499281, 0.887723, 0.8083667, 0.7036315, 0.5590252, 0.3464282, 0.0031514, 0.0]
+//   dyn_lin_mu2_8: sum=128.747513 mean=0.16763999
+//     sigmas [1.0, 0.9231598, 0.8335277, 0.7276198, 0.6005598, 0.4453081, 0.2513115, 0.001998, 0.0]
+//   shift3_terminal0.1_6: sum=121.731590 mean=0.15850468
+//     timesteps [1000.0, 930.38672, 835.56281, 698.80481, 484.39899, 100.0]
+
+mod flow_match {
+    use super::*;
+    use preferent_samplers::solvers::{FlowMatchEuler, FlowMatchEulerConfig, FlowTimeShift};
+
+    fn fm(steps: usize, shift: FlowTimeShift, terminal: Option<f64>) -> FlowMatchEuler<B, 4> {
+        let c = FlowMatchEulerConfig::new()
+            .with_time_shift(shift)
+            .with_shift_terminal(terminal);
+        FlowMatchEuler::new(c, steps).unwrap()
+    }
+
+    #[test]
+    fn schedules_match_diffusers() {
+        let s = fm(10, FlowTimeShift::Static { shift: 1.0 }, None);
+        let want = [
+            1000.0, 889.0, 778.0, 667.0, 556.0, 445.0, 334.0, 223.0, 112.0, 1.0,
+        ];
+        preferent_testkit::assert_close(s.timesteps(), &want, 1e-9, 1e-4);
+        let cases: [(FlowMatchEuler<B, 4>, &[f64]); 3] = [
+            (
+                fm(10, FlowTimeShift::Static { shift: 3.0 }, None),
+                &[
+                    1.0, 0.9601293, 0.913349, 0.8576923, 0.7903683, 0.7072785, 0.6021506, 0.464876,
+                    0.2780488, 0.0089286, 0.0,
+                ],
+            ),
+            (
+                fm(8, FlowTimeShift::Exponential { mu: 1.15 }, None),
+                &[
+                    1.0, 0.9499281, 0.887723, 0.8083667, 0.7036315, 0.5590252, 0.3464282,
+                    0.0031514, 0.0,
+                ],
+            ),
+            (
+                fm(8, FlowTimeShift::Linear { mu: 2.0 }, None),
+                &[
+                    1.0, 0.9231598, 0.8335277, 0.7276198, 0.6005598, 0.4453081, 0.2513115,
+                    0.001998, 0.0,
+                ],
+            ),
+        ];
+        for (s, want) in cases {
+            preferent_testkit::assert_close(s.sigmas(), want, 0.0, 2e-7);
+        }
+        let s = fm(6, FlowTimeShift::Static { shift: 3.0 }, Some(0.1));
+        let want = [1000.0, 930.38672, 835.56281, 698.80481, 484.39899, 100.0];
+        preferent_testkit::assert_close(s.timesteps(), &want, 0.0, 2e-4);
+    }
+
+    #[test]
+    fn full_loops_match_diffusers() {
+        let cases = [
+            (
+                fm(10, FlowTimeShift::Static { shift: 1.0 }, None),
+                133.362030,
+                0.17364848,
+            ),
+            (
+                fm(10, FlowTimeShift::Static { shift: 3.0 }, None),
+                129.349457,
+                0.16842377,
+            ),
+            (
+                fm(8, FlowTimeShift::Exponential { mu: 1.15 }, None),
+                124.576691,
+                0.16220923,
+            ),
+            (
+                fm(8, FlowTimeShift::Linear { mu: 2.0 }, None),
+                128.747513,
+                0.16763999,
+            ),
+            (
+                fm(6, FlowTimeShift::Static { shift: 3.0 }, Some(0.1)),
+                121.731590,
+                0.15850468,
+            ),
+        ];
+        for (mut s, sum, mean) in cases {
+            check(run(&mut s, deter(false)), Some(sum), mean);
+        }
+    }
+
+    /// The ODE step is first-order DPM-Solver++ on the same flow sigmas.
+    #[test]
+    fn ode_step_equals_first_order_dpm_solver_pp_on_the_same_grid() {
+        use preferent_samplers::schedule::GridPoint;
+        // Start at step 1: σ₀ = 1 is pure noise (α = 0), where DPM-Solver's λ is −∞.
+        let mut e = fm(10, FlowTimeShift::Static { shift: 3.0 }, None);
+        e.set_begin_index(1).unwrap();
+        let grid: Vec<GridPoint> = e.sigmas()[1..]
+            .iter()
+            .zip(e.timesteps()[1..].iter().chain([&0.0]))
+            .map(|(&s, &t)| GridPoint::from_flow_sigma(t, s))
+            .collect();
+        let c = DpmSolverMultistepConfig::new()
+            .with_solver_order(1)
+            .with_prediction_type(PredictionType::Flow);
+        let mut d = DpmSolverMultistep::<B, 4>::from_grid(c, grid).unwrap();
+        let (mut xe, mut xd) = (deter(false), deter(false));
+        for _ in 1..10 {
+            let ue = deter(true) - xe.clone().mul_scalar(0.3);
+            let ud = deter(true) - xd.clone().mul_scalar(0.3);
+            xe = e.step(ue, xe, None).unwrap().prev_sample;
+            xd = d.step(ud, xd, None).unwrap().prev_sample;
+        }
+        preferent_testkit::assert_close(&to_vec(xe), &to_vec(xd), 1e-5, 1e-5);
+    }
+
+    #[test]
+    fn stochastic_step_exposes_its_transition() {
+        let c = FlowMatchEulerConfig::new().with_stochastic_sampling(true);
+        let mut s = FlowMatchEuler::<B, 4>::new(c, 4).unwrap();
+        let (s0, s1) = (s.sigmas()[0], s.sigmas()[1]);
+        let x = deter(false);
+        let u = deter(true);
+        let z = deter(true).mul_scalar(-1.0);
+        let out = s.step(u.clone(), x.clone(), Some(z.clone())).unwrap();
+        let x0 = to_vec(x - u.mul_scalar(s0));
+        let tr = out.transition.unwrap();
+        assert_eq!(tr.std, s1);
+        let mean: Vec<f64> = x0.iter().map(|v| v * (1.0 - s1)).collect();
+        preferent_testkit::assert_close(&to_vec(tr.mean), &mean, 1e-6, 1e-6);
+        let zv = to_vec(z);
+        let next: Vec<f64> = mean.iter().zip(&zv).map(|(m, z)| m + s1 * z).collect();
+        preferent_testkit::assert_close(&to_vec(out.prev_sample), &next, 1e-6, 1e-6);
+    }
+
+    #[test]
+    fn bad_settings_are_typed_errors() {
+        let bad = [
+            FlowMatchEulerConfig::new().with_time_shift(FlowTimeShift::Static { shift: 0.0 }),
+            FlowMatchEulerConfig::new().with_time_shift(FlowTimeShift::Linear { mu: -1.0 }),
+            FlowMatchEulerConfig::new().with_shift_terminal(Some(1.5)),
+        ];
+        for c in bad {
+            assert!(FlowMatchEuler::<B, 4>::new(c, 10).is_err());
+        }
+        assert!(FlowMatchEuler::<B, 4>::new(FlowMatchEulerConfig::new(), 0).is_err());
+    }
+}

@@ -8,7 +8,8 @@ use preferent_samplers::schedule::{DiscreteScheduleConfig, SigmaSpacing, Timeste
 use preferent_samplers::solvers::{
     sample, sample_with_noise, Ddim, DdimConfig, Ddpm, DdpmConfig, DpmAlgorithm,
     DpmSolverMultistep, DpmSolverMultistepConfig, DpmSolverSinglestep, DpmSolverSinglestepConfig,
-    DpmSolverType, EdmConfig, EulerEdm, FinalSigmas, HeunEdm, Reduction, Solver,
+    DpmSolverType, EdmConfig, EulerEdm, FinalSigmas, FlowMatchEuler, FlowMatchEulerConfig,
+    FlowTimeShift, HeunEdm, Reduction, Solver,
 };
 use preferent_samplers::thresholding::ThresholdingConfig;
 use preferent_samplers::SamplerError;
@@ -72,7 +73,31 @@ fn inference_step_counts_including_one_and_all() {
         let mut d = Ddim::<B, 2>::new(DdimConfig::new(), n).unwrap();
         assert_eq!(d.timesteps().len(), n);
         finite(&run(&mut d), &format!("ddim N = {n}"));
+        for stochastic in [false, true] {
+            let c = FlowMatchEulerConfig::new()
+                .with_time_shift(FlowTimeShift::Static { shift: 3.0 })
+                .with_stochastic_sampling(stochastic);
+            let mut f = FlowMatchEuler::<B, 2>::new(c, n).unwrap();
+            assert_eq!(f.timesteps().len(), n);
+            assert!(f.sigmas().windows(2).all(|w| w[1] < w[0]), "N = {n}");
+            finite(&run(&mut f), &format!("flow-match Euler N = {n}"));
+        }
     }
+}
+
+#[test]
+fn flow_match_config_round_trips_through_serde() {
+    let c = FlowMatchEulerConfig::new()
+        .with_time_shift(FlowTimeShift::Exponential { mu: 1.15 })
+        .with_shift_terminal(Some(0.1));
+    let js = serde_json::to_string(&c).unwrap();
+    let back: FlowMatchEulerConfig = serde_json::from_str(&js).unwrap();
+    assert_eq!(back.time_shift, FlowTimeShift::Exponential { mu: 1.15 });
+    assert_eq!(back.shift_terminal, Some(0.1));
+    assert_eq!(
+        FlowMatchEuler::<B, 2>::new(back, 7).unwrap().sigmas(),
+        FlowMatchEuler::<B, 2>::new(c, 7).unwrap().sigmas()
+    );
 }
 
 #[test]

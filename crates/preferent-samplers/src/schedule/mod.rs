@@ -10,6 +10,7 @@ mod grid;
 mod sigmas;
 mod spacing;
 
+pub(crate) use betas::linspace_pub;
 pub use betas::{alphas_cumprod, betas, cosine_betas, rescale_zero_terminal_snr, BetaSchedule};
 pub use continuous::{ContinuousSpacing, ContinuousVp};
 pub(crate) use discrete::interp_sigmas;

@@ -8,6 +8,7 @@
 //! | [`DpmSolverSinglestep`] | `dpm_solver_singlestep.rs` | 1–3 | SDE variants (1–2) |
 //! | [`EulerEdm`] | `euler_edm.rs` | 1 | no |
 //! | [`HeunEdm`] | `heun_edm.rs` | 2 | no |
+//! | [`FlowMatchEuler`] | `flow_match_euler.rs` | 1 | with `stochastic_sampling` |
 //! | [`adaptive_sample`] | `adaptive.rs` | 2 (12) / 3 (23), adaptive | no |
 //!
 //! # DPM-Solver coefficient table
@@ -35,6 +36,7 @@ mod dpm_common;
 mod dpm_solver_multistep;
 mod dpm_solver_singlestep;
 mod euler_edm;
+mod flow_match_euler;
 mod heun_edm;
 
 pub use adaptive::{adaptive_sample, AdaptiveConfig, AdaptiveOutput};
@@ -49,4 +51,5 @@ pub use dpm_solver_singlestep::{
     singlestep_order_list, DpmSolverSinglestep, DpmSolverSinglestepConfig,
 };
 pub use euler_edm::{EdmConfig, EulerEdm};
+pub use flow_match_euler::{FlowMatchEuler, FlowMatchEulerConfig, FlowTimeShift};
 pub use heun_edm::HeunEdm;
