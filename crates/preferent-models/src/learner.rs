@@ -86,11 +86,7 @@ impl Digits {
         indices
             .iter()
             .map(|&i| DigitItem {
-                pixels: self
-                    .image_scaled(i)
-                    .iter()
-                    .map(|&p| p / 8.0 - 1.0)
-                    .collect(),
+                pixels: self.image_scaled(i).collect(),
                 label: self.labels[i],
             })
             .collect()
@@ -237,18 +233,22 @@ impl ProgressRenderer {
         }
     }
 
+    /// The latest metric values, for the bar's trailing message.
+    fn message(&self) -> String {
+        self.latest
+            .iter()
+            .map(|(_, v)| v.as_str())
+            .collect::<Vec<_>>()
+            .join("  ")
+    }
+
     fn draw(&mut self, key: String, done: usize, total: usize) {
         if self.bar.as_ref().is_none_or(|(k, _)| *k != key) {
             self.finish();
             self.latest.clear();
             self.bar = Some((key.clone(), Progress::new(key, total as u64)));
         }
-        let message = self
-            .latest
-            .iter()
-            .map(|(_, v)| v.as_str())
-            .collect::<Vec<_>>()
-            .join("  ");
+        let message = self.message();
         if let Some((_, bar)) = self.bar.as_mut() {
             bar.set(done as u64, message);
         }
@@ -265,13 +265,8 @@ impl ProgressRenderer {
     }
 
     fn finish(&mut self) {
+        let message = self.message();
         if let Some((_, mut bar)) = self.bar.take() {
-            let message = self
-                .latest
-                .iter()
-                .map(|(_, v)| v.as_str())
-                .collect::<Vec<_>>()
-                .join("  ");
             bar.finish(message);
         }
     }

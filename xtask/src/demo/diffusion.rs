@@ -376,13 +376,7 @@ pub fn run(s: &DiffSettings, seed: u64, out: &std::path::Path) -> Result<DiffRes
     // ---- Samples: same starting noise for every solver setting.
     let real_grid: Vec<Vec<f32>> = order[..100]
         .iter()
-        .map(|&i| {
-            digits
-                .image_scaled(i)
-                .iter()
-                .map(|&p| p / 8.0 - 1.0)
-                .collect()
-        })
+        .map(|&i| digits.image_scaled(i).collect())
         .collect();
     crate::plot::image_grid(&out.join("digits_real.png"), &real_grid, 8, 10, 4)?;
     IB::seed(&device, seed ^ 0x5EED);

@@ -35,16 +35,21 @@ impl Digits {
         self.labels.is_empty()
     }
 
-    /// Pixels of image `i` mapped to `[−1, 1]` (`x / 8 − 1`).
-    pub fn image_scaled(&self, i: usize) -> &[f32] {
+    /// Raw pixels of image `i`, in `0..=16`.
+    pub fn image(&self, i: usize) -> &[f32] {
         &self.pixels[i * DIGITS_PIXELS..(i + 1) * DIGITS_PIXELS]
+    }
+
+    /// Pixels of image `i` mapped to `[−1, 1]` (`x / 8 − 1`).
+    pub fn image_scaled(&self, i: usize) -> impl Iterator<Item = f32> + '_ {
+        self.image(i).iter().map(|&p| p / 8.0 - 1.0)
     }
 
     /// Selected images as a `[n, 64]` tensor scaled to `[−1, 1]` (`x / 8 − 1`).
     pub fn tensor_scaled<B: Backend>(&self, indices: &[usize], device: &B::Device) -> Tensor<B, 2> {
         let mut v = Vec::with_capacity(indices.len() * DIGITS_PIXELS);
         for &i in indices {
-            v.extend(self.image_scaled(i).iter().map(|&p| p / 8.0 - 1.0));
+            v.extend(self.image_scaled(i));
         }
         Tensor::from_data(TensorData::new(v, [indices.len(), DIGITS_PIXELS]), device)
     }

@@ -171,6 +171,14 @@ pub struct Progress {
     pub t: f64,
 }
 
+/// `Err(PastEnd)` unless `index < len`: the bounds check of every `set_begin_index` and `step`.
+pub(crate) fn check_index(index: usize, len: usize) -> SamplerResult<()> {
+    if index >= len {
+        return Err(SamplerError::PastEnd { index, len });
+    }
+    Ok(())
+}
+
 pub(crate) fn check_shape(
     what: &'static str,
     actual: &[usize],

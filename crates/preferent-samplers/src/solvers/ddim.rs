@@ -1,6 +1,8 @@
 //! DDIM (η-family of non-Markovian samplers), as diffusers' `DDIMScheduler`.
 
-use super::base::{check_shape, standard_normal, GaussianTransition, Solver, StepOutput};
+use super::base::{
+    check_index, check_shape, standard_normal, GaussianTransition, Solver, StepOutput,
+};
 use crate::error::{SamplerError, SamplerResult};
 use crate::prediction::{to_epsilon, to_x0, x0_to_epsilon, PredictionType};
 use crate::schedule::{
@@ -234,12 +236,7 @@ impl<B: Backend, const D: usize> Solver<B, D> for Ddim<B, D> {
     }
 
     fn set_begin_index(&mut self, index: usize) -> SamplerResult<()> {
-        if index >= self.timesteps.len() {
-            return Err(SamplerError::PastEnd {
-                index,
-                len: self.timesteps.len(),
-            });
-        }
+        check_index(index, self.timesteps.len())?;
         self.step_index = index;
         Ok(())
     }
@@ -268,12 +265,7 @@ impl<B: Backend, const D: usize> Solver<B, D> for Ddim<B, D> {
         noise: Option<Tensor<B, D>>,
     ) -> SamplerResult<StepOutput<B, D>> {
         let i = self.step_index;
-        if i >= self.timesteps.len() {
-            return Err(SamplerError::PastEnd {
-                index: i,
-                len: self.timesteps.len(),
-            });
-        }
+        check_index(i, self.timesteps.len())?;
         check_shape("model_output", &model_output.dims(), &sample.dims())?;
         let c = &self.config;
         let (p, q) = (self.from[i], self.to[i]);

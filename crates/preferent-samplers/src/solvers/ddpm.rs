@@ -1,7 +1,9 @@
 //! DDPM ancestral sampling (strided), as diffusers' `DDPMScheduler` with `fixed_small` variance.
 
-use super::base::{check_shape, standard_normal, GaussianTransition, Solver, StepOutput};
-use crate::error::{SamplerError, SamplerResult};
+use super::base::{
+    check_index, check_shape, standard_normal, GaussianTransition, Solver, StepOutput,
+};
+use crate::error::SamplerResult;
 use crate::prediction::{to_x0, PredictionType};
 use crate::schedule::{ddim_timesteps, DiscreteScheduleConfig, GridPoint, TimestepSpacing};
 use crate::thresholding::{dynamic_threshold, ThresholdingConfig};
@@ -117,12 +119,7 @@ impl<B: Backend, const D: usize> Solver<B, D> for Ddpm<B, D> {
     }
 
     fn set_begin_index(&mut self, index: usize) -> SamplerResult<()> {
-        if index >= self.timesteps.len() {
-            return Err(SamplerError::PastEnd {
-                index,
-                len: self.timesteps.len(),
-            });
-        }
+        check_index(index, self.timesteps.len())?;
         self.step_index = index;
         Ok(())
     }
@@ -151,12 +148,7 @@ impl<B: Backend, const D: usize> Solver<B, D> for Ddpm<B, D> {
         noise: Option<Tensor<B, D>>,
     ) -> SamplerResult<StepOutput<B, D>> {
         let i = self.step_index;
-        if i >= self.timesteps.len() {
-            return Err(SamplerError::PastEnd {
-                index: i,
-                len: self.timesteps.len(),
-            });
-        }
+        check_index(i, self.timesteps.len())?;
         check_shape("model_output", &model_output.dims(), &sample.dims())?;
         let c = &self.config;
         let (p, q) = (self.from[i], self.to[i]);

@@ -162,6 +162,13 @@ pub(crate) fn discrete_grid(
                 None => 0,
             };
             let last = n_train - clipped;
+            // Timestep spacing checks its own step count (`dpm_timesteps`).
+            if o.sigma_spacing != SigmaSpacing::Timesteps && (n == 0 || n > n_train) {
+                return Err(SamplerError::InvalidStepCount {
+                    steps: n,
+                    max: n_train,
+                });
+            }
             match o.sigma_spacing {
                 SigmaSpacing::Timesteps => {
                     let ts = dpm_timesteps(o.timestep_spacing, n_train, last, n, o.steps_offset)?;
@@ -169,12 +176,6 @@ pub(crate) fn discrete_grid(
                     sigmas = timesteps.iter().map(|&t| interp_sigmas(&sig, t)).collect();
                 }
                 SigmaSpacing::Flow { shift } => {
-                    if n == 0 || n > n_train {
-                        return Err(SamplerError::InvalidStepCount {
-                            steps: n,
-                            max: n_train,
-                        });
-                    }
                     if !(shift.is_finite() && shift > 0.0) {
                         return Err(SamplerError::InvalidConfig(format!(
                             "flow shift must be finite and > 0, got {shift}"
@@ -188,12 +189,6 @@ pub(crate) fn discrete_grid(
                         .collect();
                 }
                 spacing => {
-                    if n == 0 || n > n_train {
-                        return Err(SamplerError::InvalidStepCount {
-                            steps: n,
-                            max: n_train,
-                        });
-                    }
                     sigmas = match spacing {
                         SigmaSpacing::Karras => karras_sigmas(n, s_min, s_max, 7.0),
                         SigmaSpacing::Lu => lu_sigmas(n, s_min, s_max),

@@ -1,6 +1,8 @@
 //! Multistep DPM-Solver / DPM-Solver++ (orders 1–3), ODE and SDE variants.
 
-use super::base::{check_shape, standard_normal, GaussianTransition, Solver, StepOutput};
+use super::base::{
+    check_index, check_shape, standard_normal, GaussianTransition, Solver, StepOutput,
+};
 use super::dpm_common::{
     check_grid, combine, convert_model_output, discrete_grid, multistep_coefficients, safe_order,
     DiscreteGridOptions, DpmAlgorithm, DpmSolverType, FinalSigmas, ThirdOrderRule,
@@ -239,12 +241,7 @@ impl<B: Backend, const D: usize> Solver<B, D> for DpmSolverMultistep<B, D> {
     }
 
     fn set_begin_index(&mut self, index: usize) -> SamplerResult<()> {
-        if index >= self.timesteps.len() {
-            return Err(SamplerError::PastEnd {
-                index,
-                len: self.timesteps.len(),
-            });
-        }
+        check_index(index, self.timesteps.len())?;
         self.step_index = index;
         self.lower_order_nums = 0;
         self.history.iter_mut().for_each(|h| *h = None);
@@ -276,9 +273,7 @@ impl<B: Backend, const D: usize> Solver<B, D> for DpmSolverMultistep<B, D> {
     ) -> SamplerResult<StepOutput<B, D>> {
         let i = self.step_index;
         let n = self.timesteps.len();
-        if i >= n {
-            return Err(SamplerError::PastEnd { index: i, len: n });
-        }
+        check_index(i, n)?;
         check_shape("model_output", &model_output.dims(), &sample.dims())?;
         let c = &self.config;
         let m = convert_model_output(

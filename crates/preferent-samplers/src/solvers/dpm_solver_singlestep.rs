@@ -1,6 +1,8 @@
 //! Singlestep DPM-Solver / DPM-Solver++ (orders 1–3) as diffusers implements it.
 
-use super::base::{check_shape, standard_normal, GaussianTransition, Solver, StepOutput};
+use super::base::{
+    check_index, check_shape, standard_normal, GaussianTransition, Solver, StepOutput,
+};
 use super::dpm_common::{
     check_grid, combine, convert_model_output, discrete_grid, safe_order, singlestep_coefficients,
     DiscreteGridOptions, DpmAlgorithm, DpmSolverType, FinalSigmas,
@@ -242,12 +244,7 @@ impl<B: Backend, const D: usize> Solver<B, D> for DpmSolverSinglestep<B, D> {
     }
 
     fn set_begin_index(&mut self, index: usize) -> SamplerResult<()> {
-        if index >= self.timesteps.len() {
-            return Err(SamplerError::PastEnd {
-                index,
-                len: self.timesteps.len(),
-            });
-        }
+        check_index(index, self.timesteps.len())?;
         self.step_index = index;
         self.history.iter_mut().for_each(|h| *h = None);
         self.anchor = None;
@@ -279,9 +276,7 @@ impl<B: Backend, const D: usize> Solver<B, D> for DpmSolverSinglestep<B, D> {
     ) -> SamplerResult<StepOutput<B, D>> {
         let i = self.step_index;
         let n = self.timesteps.len();
-        if i >= n {
-            return Err(SamplerError::PastEnd { index: i, len: n });
-        }
+        check_index(i, n)?;
         check_shape("model_output", &model_output.dims(), &sample.dims())?;
         let c = &self.config;
         let m = convert_model_output(

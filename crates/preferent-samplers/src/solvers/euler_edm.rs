@@ -1,6 +1,6 @@
 //! Euler ODE sampler in EDM's σ parameterisation.
 
-use super::base::{check_shape, Solver, StepOutput};
+use super::base::{check_index, check_shape, Solver, StepOutput};
 use crate::error::{SamplerError, SamplerResult};
 use crate::prediction::PredictionType;
 use crate::schedule::karras_sigmas;
@@ -158,12 +158,7 @@ impl<B: Backend, const D: usize> Solver<B, D> for EulerEdm<B, D> {
     }
 
     fn set_begin_index(&mut self, index: usize) -> SamplerResult<()> {
-        if index + 1 >= self.sigmas.len() {
-            return Err(SamplerError::PastEnd {
-                index,
-                len: self.sigmas.len() - 1,
-            });
-        }
+        check_index(index, self.sigmas.len() - 1)?;
         self.step_index = index;
         Ok(())
     }
@@ -201,12 +196,7 @@ impl<B: Backend, const D: usize> Solver<B, D> for EulerEdm<B, D> {
         _noise: Option<Tensor<B, D>>,
     ) -> SamplerResult<StepOutput<B, D>> {
         let i = self.step_index;
-        if i + 1 >= self.sigmas.len() {
-            return Err(SamplerError::PastEnd {
-                index: i,
-                len: self.sigmas.len() - 1,
-            });
-        }
+        check_index(i, self.sigmas.len() - 1)?;
         check_shape("model_output", &model_output.dims(), &sample.dims())?;
         let (s, s_next) = (self.sigmas[i], self.sigmas[i + 1]);
         let den = denoised(self.config.prediction_type, model_output, &sample, s);

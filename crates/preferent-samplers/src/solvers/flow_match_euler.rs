@@ -1,6 +1,8 @@
 //! Flow-matching Euler sampler (diffusers `FlowMatchEulerDiscreteScheduler`; SD3, Flux).
 
-use super::base::{check_shape, standard_normal, GaussianTransition, Solver, StepOutput};
+use super::base::{
+    check_index, check_shape, standard_normal, GaussianTransition, Solver, StepOutput,
+};
 use crate::error::{SamplerError, SamplerResult};
 use crate::schedule::linspace_pub as linspace;
 use burn::config::Config;
@@ -188,12 +190,7 @@ impl<B: Backend, const D: usize> Solver<B, D> for FlowMatchEuler<B, D> {
     }
 
     fn set_begin_index(&mut self, index: usize) -> SamplerResult<()> {
-        if index >= self.timesteps.len() {
-            return Err(SamplerError::PastEnd {
-                index,
-                len: self.timesteps.len(),
-            });
-        }
+        check_index(index, self.timesteps.len())?;
         self.step_index = index;
         Ok(())
     }
@@ -228,12 +225,7 @@ impl<B: Backend, const D: usize> Solver<B, D> for FlowMatchEuler<B, D> {
         noise: Option<Tensor<B, D>>,
     ) -> SamplerResult<StepOutput<B, D>> {
         let i = self.step_index;
-        if i >= self.timesteps.len() {
-            return Err(SamplerError::PastEnd {
-                index: i,
-                len: self.timesteps.len(),
-            });
-        }
+        check_index(i, self.timesteps.len())?;
         check_shape("model_output", &model_output.dims(), &sample.dims())?;
         let (s, s_next) = (self.sigmas[i], self.sigmas[i + 1]);
         let out = if self.config.stochastic_sampling {
