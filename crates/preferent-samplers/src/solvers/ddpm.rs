@@ -69,7 +69,7 @@ impl<B: Backend, const D: usize> Ddpm<B, D> {
     /// diffusers schedule with `num_inference_steps` steps.
     ///
     /// # Errors
-    /// [`SamplerError::InvalidStepCount`], [`SamplerError::InvalidBetas`].
+    /// [`SamplerError::InvalidStepCount`](crate::SamplerError::InvalidStepCount), [`SamplerError::InvalidBetas`](crate::SamplerError::InvalidBetas).
     pub fn new(config: DdpmConfig, num_inference_steps: usize) -> SamplerResult<Self> {
         let s = config.schedule.init()?;
         let n_train = s.len();
