@@ -31,7 +31,9 @@ LM = {
 
 def sinusoidal(t, dim, max_period=10000.0):
     half = dim // 2
-    freqs = torch.exp(-math.log(max_period) * torch.arange(half, dtype=torch.float32) / half)
+    freqs = torch.exp(
+        -math.log(max_period) * torch.arange(half, dtype=torch.float32, device=t.device) / half
+    )
     args = t[:, None] * freqs[None]
     return torch.cat([torch.cos(args), torch.sin(args)], dim=1)
 
@@ -70,8 +72,8 @@ class ByteLm(nn.Module):
 
     def loss(self, tokens, loss_mask):
         b, t = tokens.shape
-        h = self.tok_emb(tokens) + self.pos_emb(torch.arange(t))[None]
-        causal = nn.Transformer.generate_square_subsequent_mask(t)
+        h = self.tok_emb(tokens) + self.pos_emb(torch.arange(t, device=tokens.device))[None]
+        causal = nn.Transformer.generate_square_subsequent_mask(t, device=tokens.device)
         h = self.norm(self.blocks(h, mask=causal, is_causal=True))
         logits = self.head(h)
         lp = torch.log_softmax(logits[:, :-1], dim=-1).gather(-1, tokens[:, 1:, None])[..., 0]

@@ -46,8 +46,8 @@ const CHECKS: &[Check] = &[
 
 /// Runs every check in order and stops at the first failure.
 ///
-/// `with_wgpu` adds the Wgpu test lane (slow on software Vulkan); `with_cuda` adds
-/// `cargo check --features cuda`.
+/// `with_wgpu` adds the Wgpu test lane (slow on software Vulkan); `with_cuda` adds clippy over
+/// the CUDA builds (the facade's `cuda`, the Cuda test lane, the `gpubench` example).
 pub fn run(with_wgpu: bool, with_cuda: bool) -> Result<(), String> {
     let mut checks: Vec<&Check> = CHECKS.iter().collect();
     let wgpu = Check {
@@ -62,9 +62,18 @@ pub fn run(with_wgpu: bool, with_cuda: bool) -> Result<(), String> {
         env: &[],
     };
     let cuda = Check {
-        label: "cuda feature builds",
+        label: "cuda feature builds (facade, Cuda test lane, GPU benchmark; clippy)",
         program: "cargo",
-        args: &["check", "--features", "cuda"],
+        args: &[
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--features",
+            "cuda,preferent-testkit/cuda,xtask/cuda,xtask/wgpu",
+            "--",
+            "-D",
+            "warnings",
+        ],
         env: &[],
     };
     if with_wgpu {

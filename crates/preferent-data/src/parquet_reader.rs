@@ -16,8 +16,8 @@ use std::path::Path;
 use ::parquet::file::reader::{FileReader, SerializedFileReader};
 use ::parquet::record::reader::RowIter;
 
-use crate::error::{DataError, RecordProblem};
-use crate::jsonl::{LineError, ReadPolicy, ReadReport};
+use crate::error::DataError;
+use crate::jsonl::{ReadPolicy, ReadReport};
 use crate::records::Record;
 
 /// Parquet reader settings.
@@ -128,33 +128,14 @@ impl<T: Record> Iterator for ParquetReader<T> {
                     return Some(Ok(record));
                 }
                 Err(problem) => {
-                    if let Some(err) = self.skip_or_fail(problem) {
+                    let (policy, keep) = (self.config.policy, self.config.max_kept_errors);
+                    if let Some(err) = self.report.record_problem(problem, policy, keep) {
+                        self.rows = None;
                         return Some(Err(err));
                     }
                 }
             }
         }
-    }
-}
-
-impl<T> ParquetReader<T> {
-    /// Counts a bad row; returns the error to yield under fail-fast.
-    fn skip_or_fail(&mut self, problem: RecordProblem) -> Option<DataError> {
-        self.report.skipped += 1;
-        if self.report.errors.len() < self.config.max_kept_errors {
-            self.report.errors.push(LineError {
-                line: self.report.lines,
-                problem: problem.clone(),
-            });
-        }
-        (self.config.policy == ReadPolicy::FailFast).then(|| {
-            self.rows = None;
-            DataError::Record {
-                file: self.report.file.clone(),
-                line: self.report.lines,
-                problem,
-            }
-        })
     }
 }
 

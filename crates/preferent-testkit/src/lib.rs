@@ -2,24 +2,41 @@
 //!
 //! One test suite, several backends: every generic test body is instantiated through
 //! [`TestBackend`] / [`TestAutodiffBackend`], which the `wgpu` feature switches from burn's pure-Rust
-//! CPU backend `Flex` to `Wgpu`.
+//! CPU backend `Flex` to `Wgpu`, and the `cuda` feature to `Cuda` (`cuda` wins when both are on).
 //!
 //! ```text
 //! cargo test --workspace                                     # Flex lane
 //! cargo test --workspace --features preferent-testkit/wgpu   # Wgpu lane
+//! cargo test --workspace --features preferent-testkit/cuda   # Cuda lane (needs an NVIDIA GPU)
 //! ```
 
 use burn::tensor::{backend::Backend, Tensor, TensorData};
 
-/// The backend of the current test lane (`Flex` by default, `Wgpu` with the `wgpu` feature).
-#[cfg(not(feature = "wgpu"))]
+/// The backend of the current test lane (`Flex` by default, `Wgpu` with the `wgpu` feature,
+/// `Cuda` with the `cuda` feature).
+#[cfg(not(any(feature = "wgpu", feature = "cuda")))]
 pub type TestBackend = burn::backend::Flex;
-/// The backend of the current test lane (`Flex` by default, `Wgpu` with the `wgpu` feature).
-#[cfg(feature = "wgpu")]
+/// The backend of the current test lane (`Flex` by default, `Wgpu` with the `wgpu` feature,
+/// `Cuda` with the `cuda` feature).
+#[cfg(all(feature = "wgpu", not(feature = "cuda")))]
 pub type TestBackend = burn::backend::Wgpu;
+/// The backend of the current test lane (`Flex` by default, `Wgpu` with the `wgpu` feature,
+/// `Cuda` with the `cuda` feature).
+#[cfg(feature = "cuda")]
+pub type TestBackend = burn::backend::Cuda;
 
 /// [`TestBackend`] with reverse-mode automatic differentiation.
 pub type TestAutodiffBackend = burn::backend::Autodiff<TestBackend>;
+
+/// Relative accuracy to expect from an `f32` matmul on the current lane: `2e-3` on Cuda, `1e-5`
+/// elsewhere.
+///
+/// burn's CUDA backend multiplies `f32` matrices on tensor cores in TF32 (cubecl's matmul stages
+/// `f32` operands as `tf32` whenever the device supports it: a 10-bit mantissa, unit roundoff
+/// 2⁻¹¹ ≈ 4.9e-4 per operand); Flex and Wgpu multiply in full `f32`. Tests whose values pass
+/// through a matmul compare with this tolerance (seen on an H200: a fused log-prob off by 1.6e-4
+/// at magnitude 4.4, i.e. 3.7e-5 relative, against a 1e-5 f32 tolerance).
+pub const F32_MATMUL_RTOL: f64 = if cfg!(feature = "cuda") { 2e-3 } else { 1e-5 };
 
 /// The device of the current lane.
 pub fn device() -> burn::tensor::Device<TestBackend> {
@@ -29,7 +46,9 @@ pub fn device() -> burn::tensor::Device<TestBackend> {
 /// Human-readable name of the current lane, printed by the lane-report test so CI logs show
 /// which backend (and, for wgpu, which adapter) ran.
 pub fn lane_name() -> &'static str {
-    if cfg!(feature = "wgpu") {
+    if cfg!(feature = "cuda") {
+        "cuda"
+    } else if cfg!(feature = "wgpu") {
         "wgpu"
     } else {
         "flex"
@@ -156,7 +175,7 @@ mod tests {
     #[test]
     fn lane_report() {
         println!("preferent test lane: {}", lane_name());
-        #[cfg(feature = "wgpu")]
+        #[cfg(all(feature = "wgpu", not(feature = "cuda")))]
         {
             let adapters = wgpu_adapters();
             for a in &adapters {
@@ -164,7 +183,14 @@ mod tests {
             }
             assert!(!adapters.is_empty(), "the wgpu lane found no adapter");
         }
-        assert_eq!(lane_name() == "wgpu", cfg!(feature = "wgpu"));
+        let expected = if cfg!(feature = "cuda") {
+            "cuda"
+        } else if cfg!(feature = "wgpu") {
+            "wgpu"
+        } else {
+            "flex"
+        };
+        assert_eq!(lane_name(), expected);
     }
 
     #[test]

@@ -74,6 +74,31 @@ impl std::fmt::Display for ReadReport {
     }
 }
 
+impl ReadReport {
+    /// Books a malformed line (or row) numbered `self.lines`: counts it as skipped, keeps it if
+    /// fewer than `max_kept` errors are kept, and returns the error to yield when `policy` is
+    /// [`ReadPolicy::FailFast`] (the reader then stops). Shared by the JSONL and Parquet readers.
+    pub(crate) fn record_problem(
+        &mut self,
+        problem: RecordProblem,
+        policy: ReadPolicy,
+        max_kept: usize,
+    ) -> Option<DataError> {
+        self.skipped += 1;
+        if self.errors.len() < max_kept {
+            self.errors.push(LineError {
+                line: self.lines,
+                problem: problem.clone(),
+            });
+        }
+        (policy == ReadPolicy::FailFast).then(|| DataError::Record {
+            file: self.file.clone(),
+            line: self.lines,
+            problem,
+        })
+    }
+}
+
 /// Streams records of type `T` from JSONL, one line at a time.
 ///
 /// Memory is bounded by the longest accepted line (`max_line_bytes`) plus the `BufRead`
@@ -218,20 +243,10 @@ impl<R: BufRead, T: Record> Iterator for JsonlReader<R, T> {
                     return Some(Ok(record));
                 }
                 Err(problem) => {
-                    self.report.skipped += 1;
-                    if self.report.errors.len() < self.config.max_kept_errors {
-                        self.report.errors.push(LineError {
-                            line: self.report.lines,
-                            problem: problem.clone(),
-                        });
-                    }
-                    if self.config.policy == ReadPolicy::FailFast {
+                    let (policy, keep) = (self.config.policy, self.config.max_kept_errors);
+                    if let Some(err) = self.report.record_problem(problem, policy, keep) {
                         self.done = true;
-                        return Some(Err(DataError::Record {
-                            file: self.report.file.clone(),
-                            line: self.report.lines,
-                            problem,
-                        }));
+                        return Some(Err(err));
                     }
                 }
             }
