@@ -8,13 +8,16 @@ use preferent_testkit::{
 };
 
 use super::*;
-
-/// Tolerance of fused-vs-direct gradient comparisons in full f32; widened to the lane's
-/// [`F32_MATMUL_RTOL`] where matmuls run in TF32 (Cuda).
-const GRAD_RTOL: f64 = 1e-4;
-/// Absolute part of [`GRAD_RTOL`].
-const GRAD_ATOL: f64 = 1e-5;
 use crate::LossError;
+
+/// `(rtol, atol)` of fused-vs-direct gradient comparisons: `(1e-4, 1e-5)` in full f32, widened to
+/// the lane's [`F32_MATMUL_RTOL`] where matmuls run in TF32 (Cuda).
+fn grad_tol() -> (f64, f64) {
+    (
+        1e-4f64.max(F32_MATMUL_RTOL),
+        1e-5f64.max(F32_MATMUL_RTOL / 10.0),
+    )
+}
 
 #[rustfmt::skip]
 mod golden {
@@ -227,13 +230,9 @@ fn fused_gradients_equal_direct_gradients_for_hidden_weight_and_bias() {
             to_vec(w.grad(&grads).unwrap()),
             to_vec(b.grad(&grads).unwrap()),
         ];
+        let (grtol, gatol) = grad_tol();
         for (g, e) in got.iter().zip(&expected) {
-            assert_close(
-                g,
-                e,
-                GRAD_RTOL.max(F32_MATMUL_RTOL),
-                GRAD_ATOL.max(F32_MATMUL_RTOL / 10.0),
-            );
+            assert_close(g, e, grtol, gatol);
         }
     }
 }
@@ -425,7 +424,7 @@ fn fused_autodiff_values_and_gradients_equal_direct_path() {
                 );
             }
             let grads = objective(out).backward();
-            let (grtol, gatol) = (GRAD_RTOL.max(mm), GRAD_ATOL.max(mm / 10.0));
+            let (grtol, gatol) = grad_tol();
             assert_close(&to_vec(h.grad(&grads).unwrap()), &expected[0], grtol, gatol);
             assert_close(&to_vec(w.grad(&grads).unwrap()), &expected[1], grtol, gatol);
             if let Some(eb) = &expected_bias {
