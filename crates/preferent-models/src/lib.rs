@@ -4,6 +4,8 @@
 //! from a `#[derive(Config)]` configuration:
 //!
 //! - [`ByteLm`]: byte-level causal transformer LM with per-token log-probabilities;
+//! - [`CausalBlock`] / [`CausalSelfAttention`]: its pre-norm decoder block, with the causal
+//!   mask as an additive bias (same numbers as burn's encoder layer, without its mask broadcast);
 //! - [`RewardModel`]: Bradley-Terry reward head on the LM trunk;
 //! - [`MlpDenoiser`]: ε-prediction MLP with a sinusoidal time embedding for low-dimensional data;
 //! - [`UNet`]: small conv U-Net for 8×8 / 16×16 images with optional cross-attention;
@@ -14,6 +16,7 @@
 //! feature, `learner` plugs the networks into burn-train's `Learner` (epochs, metrics,
 //! checkpoints, multi-device data-parallel training).
 
+mod causal_attention;
 mod classifier;
 pub mod datasets;
 mod error;
@@ -26,6 +29,10 @@ mod time_embedding;
 pub mod train;
 mod unet;
 
+pub use causal_attention::{
+    causal_bias, CausalBlock, CausalBlockConfig, CausalSelfAttention, CausalSelfAttentionConfig,
+    CAUSAL_MASK_BIAS,
+};
 pub use classifier::{MlpClassifier, MlpClassifierConfig};
 pub use error::{Error, Result};
 pub use lm::{ByteLm, ByteLmConfig};

@@ -2,15 +2,12 @@
 
 use burn::config::Config;
 use burn::module::Module;
-use burn::nn::attention::generate_autoregressive_mask;
-use burn::nn::transformer::{
-    TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput,
-};
 use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{backend::Backend, Int, Tensor, TensorData};
 use rand::Rng;
 
+use crate::causal_attention::{causal_bias, CausalBlock, CausalBlockConfig};
 use crate::error::invalid;
 
 /// Configuration of [`ByteLm`], a pre-norm GPT-style decoder over bytes.
@@ -88,15 +85,13 @@ impl ByteLmConfig {
         let model = ByteLm {
             tok_emb: EmbeddingConfig::new(self.vocab_size, self.d_model).init(device),
             pos_emb: EmbeddingConfig::new(self.max_seq_len, self.d_model).init(device),
-            blocks: TransformerEncoderConfig::new(
-                self.d_model,
-                self.d_ff,
-                self.n_heads,
-                self.n_layers,
-            )
-            .with_dropout(self.dropout)
-            .with_norm_first(true)
-            .init(device),
+            blocks: (0..self.n_layers)
+                .map(|_| {
+                    CausalBlockConfig::new(self.d_model, self.d_ff, self.n_heads)
+                        .with_dropout(self.dropout)
+                        .init(device)
+                })
+                .collect(),
             norm: LayerNormConfig::new(self.d_model).init(device),
             head: LinearConfig::new(self.d_model, self.vocab_size)
                 .with_bias(false)
@@ -114,7 +109,7 @@ impl ByteLmConfig {
 ///
 /// ```text
 /// h_0 = E_tok[x] + E_pos[0..T]
-/// h_l = Block_l(h_{l−1}, causal mask)        l = 1 … L
+/// h_l = CausalBlock_l(h_{l−1})        l = 1 … L   (pre-norm, causal self-attention)
 /// logits = W · LayerNorm(h_L)
 /// ```
 ///
@@ -126,8 +121,8 @@ pub struct ByteLm<B: Backend> {
     pub tok_emb: Embedding<B>,
     /// Learned position embedding.
     pub pos_emb: Embedding<B>,
-    /// Causal transformer blocks (burn's encoder with an autoregressive mask).
-    pub blocks: TransformerEncoder<B>,
+    /// Pre-norm causal transformer blocks.
+    pub blocks: Vec<CausalBlock<B>>,
     /// Final LayerNorm.
     pub norm: LayerNorm<B>,
     /// Output projection to the vocabulary.
@@ -172,14 +167,14 @@ impl<B: Backend> ByteLm<B> {
     /// # Panics
     /// If `T > max_seq_len` (use [`ByteLm::check_tokens`] on untrusted input).
     pub fn hidden(&self, tokens: Tensor<B, 2, Int>) -> Tensor<B, 3> {
-        let [b, t] = tokens.dims();
+        let [_, t] = tokens.dims();
         let device = tokens.device();
         let pos = Tensor::<B, 1, Int>::arange(0..t as i64, &device).reshape([1, t]);
-        let h = self.tok_emb.forward(tokens) + self.pos_emb.forward(pos);
-        let mask = generate_autoregressive_mask::<B>(b, t, &device);
-        let h = self
-            .blocks
-            .forward(TransformerEncoderInput::new(h).mask_attn(mask));
+        let mut h = self.tok_emb.forward(tokens) + self.pos_emb.forward(pos);
+        let bias = causal_bias::<B>(t, &device);
+        for block in &self.blocks {
+            h = block.forward(h, bias.clone());
+        }
         self.norm.forward(h)
     }
 
