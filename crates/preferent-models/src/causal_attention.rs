@@ -13,7 +13,6 @@ use burn::nn::transformer::{PositionWiseFeedForward, PositionWiseFeedForwardConf
 use burn::nn::{
     Dropout, DropoutConfig, Initializer, LayerNorm, LayerNormConfig, Linear, LinearConfig,
 };
-use burn::tensor::activation::softmax;
 use burn::tensor::{backend::Backend, Tensor, TensorData};
 
 /// Value added to the attention score of every future position: after the max-shift inside the
@@ -33,6 +32,22 @@ pub fn causal_bias<B: Backend>(t: usize, device: &B::Device) -> Tensor<B, 4> {
         .map(|k| if k % t > k / t { CAUSAL_MASK_BIAS } else { 0.0 })
         .collect();
     Tensor::<B, 2>::from_data(TensorData::new(values, [t, t]), device).reshape([1, 1, t, t])
+}
+
+/// Softmax over the last axis with the max-shift taken from a detached copy.
+///
+/// ```text
+/// y = exp(x − m) / Σ exp(x − m),   m = stop_gradient(max x)
+/// ```
+///
+/// Softmax is shift-invariant, so the gradient through `m` is zero in exact arithmetic; burn's
+/// `softmax` still back-propagates into its `max_dim` (a scatter into a zero `[B, H, T, T]`
+/// tensor plus a row sum per call). Detaching `m` gives the same values and gradients without it.
+fn softmax_last<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
+    let m = x.clone().detach().max_dim(3);
+    let e = (x - m).exp();
+    let s = e.clone().sum_dim(3);
+    e / s
 }
 
 /// burn's default initializer for attention and feed-forward weights
@@ -127,7 +142,7 @@ impl<B: Backend> CausalSelfAttention<B> {
         // loop, while the 4-d `[B, H, T, T] + [1, 1, T, T]` takes its scalar strided path.
         let scores = q.matmul(k.swap_dims(2, 3)).reshape([b * h, t * t]) + bias.reshape([1, t * t]);
         let scores = scores.reshape([b, h, t, t]);
-        let weights = self.dropout.forward(softmax(scores, 3));
+        let weights = self.dropout.forward(softmax_last(scores));
         let context = weights.matmul(v).swap_dims(1, 2).reshape([b, t, d]);
         self.output.forward(context)
     }
@@ -221,33 +236,44 @@ mod tests {
     use super::*;
     use burn::module::Param;
     use burn::nn::attention::generate_autoregressive_mask;
-    use burn::nn::transformer::{TransformerEncoderConfig, TransformerEncoderInput};
-    use preferent_testkit::{assert_close, device, to_vec, TestBackend as B, F32_MATMUL_RTOL};
+    use burn::nn::transformer::{
+        TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput,
+    };
+    use preferent_testkit::{
+        assert_close, device, to_vec, TestAutodiffBackend as AD, TestBackend as B, F32_MATMUL_RTOL,
+    };
 
-    fn copy_linear(dst: &mut Linear<B>, src: &Linear<B>) {
+    /// Same matmuls in a different order (Q scaled before QKᵀ): f32 rounding, or TF32 on Cuda.
+    fn tol() -> f64 {
+        1e-5f64.max(F32_MATMUL_RTOL)
+    }
+
+    fn copy_linear<Bk: Backend>(dst: &mut Linear<Bk>, src: &Linear<Bk>) {
         dst.weight = Param::from_tensor(src.weight.val());
         dst.bias = src.bias.as_ref().map(|b| Param::from_tensor(b.val()));
     }
 
-    fn input(b: usize, t: usize, d: usize) -> Tensor<B, 3> {
+    fn input<Bk: Backend>(b: usize, t: usize, d: usize, salt: usize) -> Tensor<Bk, 3> {
         let values: Vec<f32> = (0..b * t * d)
-            .map(|i| ((i * 37 % 101) as f32 / 101.0 - 0.5) * 2.0)
+            .map(|i| (((i + salt) * 37 % 101) as f32 / 101.0 - 0.5) * 2.0)
             .collect();
-        Tensor::from_data(TensorData::new(values, [b, t, d]), &device())
+        Tensor::from_data(TensorData::new(values, [b, t, d]), &Default::default())
     }
 
-    /// The reference is burn's own `TransformerEncoderLayer` (pre-norm, autoregressive mask):
-    /// with its weights copied in, the block must give the same outputs.
-    #[test]
-    fn block_equals_burn_encoder_layer_with_autoregressive_mask() {
-        let device = device();
-        let (b, t, d, h, ff) = (2, 7, 16, 4, 32);
-        let reference = TransformerEncoderConfig::new(d, ff, h, 1)
+    /// burn's own `TransformerEncoderLayer` (pre-norm, one layer) and a `CausalBlock` holding the
+    /// same weights, with non-trivial LayerNorm parameters so a swapped norm would show.
+    fn paired<Bk: Backend>(
+        d: usize,
+        h: usize,
+        ff: usize,
+    ) -> (TransformerEncoder<Bk>, CausalBlock<Bk>) {
+        let device = Default::default();
+        let mut reference = TransformerEncoderConfig::new(d, ff, h, 1)
             .with_dropout(0.0)
             .with_norm_first(true)
-            .init::<B>(&device);
+            .init::<Bk>(&device);
         let layer = &reference.layers[0];
-        let mut block = CausalBlockConfig::new(d, ff, h).init::<B>(&device);
+        let mut block = CausalBlockConfig::new(d, ff, h).init::<Bk>(&device);
         copy_linear(&mut block.attn.query, &layer.mha.query);
         copy_linear(&mut block.attn.key, &layer.mha.key);
         copy_linear(&mut block.attn.value, &layer.mha.value);
@@ -257,24 +283,72 @@ mod tests {
         // burn's pre-norm layer normalises the attention input with norm_2, the FF input with norm_1.
         block.norm_attn = layer.norm_2.clone();
         block.norm_ff = layer.norm_1.clone();
-        // Non-trivial LayerNorm parameters so a swapped norm would show.
-        block.norm_attn.gamma = Param::from_tensor(block.norm_attn.gamma.val().mul_scalar(1.5));
+        block.norm_attn.gamma =
+            Param::from_tensor(block.norm_attn.gamma.val().mul_scalar(1.5).detach());
         block.norm_ff.beta = block
             .norm_ff
             .beta
             .as_ref()
-            .map(|b| Param::from_tensor(b.val().add_scalar(0.25)));
-        let mut reference = reference;
+            .map(|b| Param::from_tensor(b.val().add_scalar(0.25).detach()));
         reference.layers[0].norm_2 = block.norm_attn.clone();
         reference.layers[0].norm_1 = block.norm_ff.clone();
+        (reference, block)
+    }
 
-        let x = input(b, t, d);
-        let mask = generate_autoregressive_mask::<B>(b, t, &device);
-        let want = reference.forward(TransformerEncoderInput::new(x.clone()).mask_attn(mask));
-        let got = block.forward(x, causal_bias::<B>(t, &device));
-        // Same matmuls in a different order (Q scaled before QKᵀ): f32 rounding, or TF32 on Cuda.
-        let tol = 1e-5f64.max(F32_MATMUL_RTOL);
-        assert_close(&to_vec(got), &to_vec(want), tol, tol);
+    fn reference_forward<Bk: Backend>(
+        reference: &TransformerEncoder<Bk>,
+        x: Tensor<Bk, 3>,
+    ) -> Tensor<Bk, 3> {
+        let [b, t, _] = x.dims();
+        let mask = generate_autoregressive_mask::<Bk>(b, t, &x.device());
+        reference.forward(TransformerEncoderInput::new(x).mask_attn(mask))
+    }
+
+    /// The reference is burn's own `TransformerEncoderLayer` with an autoregressive mask: with its
+    /// weights copied in, the block must give the same outputs.
+    #[test]
+    fn block_equals_burn_encoder_layer_with_autoregressive_mask() {
+        let (b, t, d) = (2, 7, 16);
+        let (reference, block) = paired::<B>(d, 4, 32);
+        let x = input::<B>(b, t, d, 0);
+        let want = reference_forward(&reference, x.clone());
+        let got = block.forward(x, causal_bias::<B>(t, &device()));
+        assert_close(&to_vec(got), &to_vec(want), tol(), tol());
+    }
+
+    /// Gradients (input and a projection weight) equal those through burn's layer: the detached
+    /// max-shift in [`softmax_last`] changes no gradient.
+    #[test]
+    fn block_gradients_equal_burn_encoder_layer() {
+        let (b, t, d) = (2, 5, 8);
+        let (reference, block) = paired::<AD>(d, 2, 16);
+        let weights = input::<AD>(b, t, d, 11);
+        let x = input::<AD>(b, t, d, 3);
+        let run = |out: Tensor<AD, 3>, x: &Tensor<AD, 3>, wq: &Param<Tensor<AD, 2>>| {
+            let grads = (out * weights.clone()).sum().backward();
+            (
+                to_vec(x.grad(&grads).unwrap()),
+                to_vec(wq.val().grad(&grads).unwrap()),
+            )
+        };
+        let x_ref = x.clone().require_grad();
+        let want = run(
+            reference_forward(&reference, x_ref.clone()),
+            &x_ref,
+            &reference.layers[0].mha.query.weight,
+        );
+        let x_ours = x.require_grad();
+        let got = run(
+            block.forward(x_ours.clone(), causal_bias::<AD>(t, &device())),
+            &x_ours,
+            &block.attn.query.weight,
+        );
+        assert_close(&got.0, &want.0, tol(), tol());
+        assert_close(&got.1, &want.1, tol(), tol());
+        assert!(
+            got.1.iter().any(|g| g.abs() > 1e-4),
+            "query gradient is all zero"
+        );
     }
 
     /// Position i's output must not depend on tokens after i.
@@ -283,7 +357,7 @@ mod tests {
         let device = device();
         let (b, t, d) = (1, 6, 8);
         let attn = CausalSelfAttentionConfig::new(d, 2).init::<B>(&device);
-        let x = input(b, t, d);
+        let x = input::<B>(b, t, d, 0);
         let changed = x.clone().slice_assign(
             [0..1, 4..6, 0..d],
             Tensor::<B, 3>::ones([1, 2, d], &device).mul_scalar(3.0),
