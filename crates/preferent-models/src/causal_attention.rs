@@ -59,7 +59,8 @@ fn default_initializer() -> Initializer {
     }
 }
 
-/// Configuration of [`CausalSelfAttention`]; defaults follow burn's `MultiHeadAttentionConfig`.
+/// Configuration of [`CausalSelfAttention`]; the initializer follows burn's `MultiHeadAttentionConfig`,
+/// dropout defaults to 0 (burn: 0.1) as in [`ByteLmConfig`](crate::ByteLmConfig).
 #[derive(Config, Debug)]
 pub struct CausalSelfAttentionConfig {
     /// Model width (must be a multiple of `n_heads`).
@@ -148,7 +149,8 @@ impl<B: Backend> CausalSelfAttention<B> {
     }
 }
 
-/// Configuration of [`CausalBlock`]; defaults follow burn's `TransformerEncoderConfig`.
+/// Configuration of [`CausalBlock`]; LayerNorm ε and initializers follow burn's
+/// `TransformerEncoderConfig`, dropout defaults to 0 (burn: 0.1) as in [`ByteLmConfig`](crate::ByteLmConfig).
 #[derive(Config, Debug)]
 pub struct CausalBlockConfig {
     /// Model width.
