@@ -4,6 +4,11 @@ Same architectures as crates/preferent-models:
   mlp_denoiser  MlpDenoiser: sinusoidal time embedding -> Linear-SiLU-Linear; input Linear;
                 n_blocks residual blocks h += Linear(SiLU(h + Linear(e))); output Linear(SiLU(h));
                 loss = mean((f(x, t) - eps)^2)
+  unet          UNet (no context): sinusoidal time embedding -> Linear-SiLU-Linear; conv_in;
+                ResBlock(c, c); avg-pool 2x2; ResBlock(c, 2c); ResBlock(2c, 2c); nearest 2x
+                upsample; concat skip; ResBlock(3c, c); GroupNorm-SiLU-conv_out;
+                ResBlock(i, o) = conv(SiLU(GN(x))) + Linear(SiLU(e)); conv(SiLU(GN(h))) + skip(x)
+                loss = mean((f(x, t) - eps)^2)
   byte_lm       ByteLm: token + position embeddings, pre-norm transformer encoder (GELU FFN,
                 causal mask, dropout 0), final LayerNorm, bias-free head; loss = masked mean NLL
                 of next-token log-probs
@@ -22,6 +27,10 @@ from common import emit, log, thread_settings, time_fn
 MLP = {
     "quick": dict(dim=2, hidden=128, n_blocks=3, time_dim=64, batch=256),
     "full": dict(dim=64, hidden=256, n_blocks=3, time_dim=64, batch=256),
+}
+UNET = {
+    "quick": dict(in_channels=1, base_channels=16, time_dim=64, groups=8, size=8, batch=16),
+    "full": dict(in_channels=1, base_channels=32, time_dim=64, groups=8, size=8, batch=64),
 }
 LM = {
     "quick": dict(vocab=256, d_model=64, n_heads=4, n_layers=2, d_ff=256, seq=32, batch=8),
@@ -55,6 +64,49 @@ class MlpDenoiser(nn.Module):
         for block, proj in zip(self.blocks, self.time_proj):
             h = h + block(nn.functional.silu(h + proj(e)))
         return self.output(nn.functional.silu(h))
+
+
+class ResBlock(nn.Module):
+    def __init__(self, i, o, t, groups):
+        super().__init__()
+        self.norm_1 = nn.GroupNorm(groups if i % groups == 0 else 1, i)
+        self.conv_1 = nn.Conv2d(i, o, 3, padding=1)
+        self.time = nn.Linear(t, o)
+        self.norm_2 = nn.GroupNorm(groups, o)
+        self.conv_2 = nn.Conv2d(o, o, 3, padding=1)
+        self.skip = nn.Conv2d(i, o, 1) if i != o else None
+
+    def forward(self, x, temb):
+        silu = nn.functional.silu
+        h = self.conv_1(silu(self.norm_1(x)))
+        h = h + self.time(silu(temb))[:, :, None, None]
+        h = self.conv_2(silu(self.norm_2(h)))
+        return h + (self.skip(x) if self.skip is not None else x)
+
+
+class UNet(nn.Module):
+    def __init__(self, in_channels, base_channels, time_dim, groups):
+        super().__init__()
+        c, t = base_channels, 4 * base_channels
+        self.time_dim = time_dim
+        self.time_1 = nn.Linear(time_dim, t)
+        self.time_2 = nn.Linear(t, t)
+        self.conv_in = nn.Conv2d(in_channels, c, 3, padding=1)
+        self.down = ResBlock(c, c, t, groups)
+        self.mid_1 = ResBlock(c, 2 * c, t, groups)
+        self.mid_2 = ResBlock(2 * c, 2 * c, t, groups)
+        self.up = ResBlock(3 * c, c, t, groups)
+        self.norm_out = nn.GroupNorm(groups, c)
+        self.conv_out = nn.Conv2d(c, in_channels, 3, padding=1)
+
+    def forward(self, x, t):
+        silu = nn.functional.silu
+        e = self.time_2(silu(self.time_1(sinusoidal(t, self.time_dim))))
+        h1 = self.down(self.conv_in(x), e)
+        m = self.mid_2(self.mid_1(nn.functional.avg_pool2d(h1, 2), e), e)
+        up = nn.functional.interpolate(m, scale_factor=2, mode="nearest")
+        u = self.up(torch.cat([up, h1], 1), e)
+        return self.conv_out(silu(self.norm_out(u)))
 
 
 class ByteLm(nn.Module):
@@ -109,6 +161,13 @@ def main():
     eps = torch.randn(c["batch"], c["dim"])
     mlp_step = step_fn(mlp, lambda: ((mlp(x, t) - eps) ** 2).mean())
 
+    c3 = UNET[mode]
+    unet = UNet(c3["in_channels"], c3["base_channels"], c3["time_dim"], c3["groups"])
+    img = (c3["batch"], c3["in_channels"], c3["size"], c3["size"])
+    xu, eu = torch.randn(img), torch.randn(img)
+    tu = torch.randint(0, 1000, (c3["batch"],)).float()
+    unet_step = step_fn(unet, lambda: ((unet(xu, tu) - eu) ** 2).mean())
+
     c2 = LM[mode]
     lm = ByteLm(c2["vocab"], c2["d_model"], c2["n_heads"], c2["n_layers"], c2["d_ff"], c2["seq"])
     tokens = torch.randint(0, c2["vocab"], (c2["batch"], c2["seq"]))
@@ -119,10 +178,12 @@ def main():
         torch.set_num_threads(threads)
         for impl, fn, cfg, reps in (
             ("torch_mlp_denoiser", mlp_step, c, a.reps or 20),
+            ("torch_unet", unet_step, c3, a.reps or 20),
             ("torch_byte_lm", lm_step, c2, a.reps or (10 if a.quick else 5)),
         ):
             r = time_fn(fn, warmup=2, reps=reps)
-            n_params = sum(p.numel() for p in (mlp if "mlp" in impl else lm).parameters())
+            model = {"torch_mlp_denoiser": mlp, "torch_unet": unet, "torch_byte_lm": lm}[impl]
+            n_params = sum(p.numel() for p in model.parameters())
             r.update(impl=impl, threads=threads, config=cfg, params=n_params)
             log(f"{impl} {cfg} threads={threads}: {r['median_ms']:.2f} ms/step ({n_params} params)")
             results.append(r)

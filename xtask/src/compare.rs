@@ -36,7 +36,7 @@ use serde_json::Value;
 use preferent::losses::logprobs::{
     sequence_logprobs, sequence_logprobs_chunked, DEFAULT_CHUNK_ROWS,
 };
-use preferent::models::{ByteLmConfig, MlpDenoiserConfig};
+use preferent::models::{ByteLmConfig, MlpDenoiserConfig, UNetConfig};
 use preferent::samplers::solvers::{
     Ddim, DdimConfig, DpmSolverMultistep, DpmSolverMultistepConfig, Solver,
 };
@@ -176,6 +176,15 @@ fn py_ms(v: &Value, impl_name: &str, threads: u64, pred: impl Fn(&Value) -> bool
         .iter()
         .find(|r| r["impl"] == impl_name && r["threads"] == threads && pred(r))
         .and_then(|r| r["median_ms"].as_f64())
+}
+
+/// Parameter count the Python side reported for `impl_name` (any thread setting).
+fn py_params(v: &Value, impl_name: &str) -> Option<u64> {
+    v["results"]
+        .as_array()?
+        .iter()
+        .find(|r| r["impl"] == impl_name)
+        .and_then(|r| r["params"].as_u64())
 }
 
 fn default_threads(v: &Value) -> u64 {
@@ -587,6 +596,29 @@ fn train(python: &Path, quick: bool) -> Result<String, String> {
     })?;
     let mlp_params = mlp.valid().num_params();
 
+    // U-Net (no context), 8×8 single-channel images as in the digits demo: same sizes as
+    // train_step.py.
+    let (unet_c, unet_batch) = if quick { (16, 16) } else { (32, 64) };
+    let unet_config = UNetConfig::new().with_base_channels(unet_c);
+    let mut unet = unet_config
+        .init::<AD>(&device)
+        .map_err(|e| format!("UNet: {e}"))?;
+    let mut unet_opt = optim_config.init::<AD, _>();
+    let img = [unet_batch, unet_config.in_channels, 8, 8];
+    let xu = Tensor::<AD, 4>::random(img, Distribution::Normal(0.0, 1.0), &device);
+    let tu =
+        Tensor::<AD, 1>::random([unet_batch], Distribution::Uniform(0.0, 1000.0), &device).floor();
+    let eu = Tensor::<AD, 4>::random(img, Distribution::Normal(0.0, 1.0), &device);
+    let unet_t = time_ms(2, 20, || {
+        let loss = (unet.forward(xu.clone(), tu.clone(), None) - eu.clone())
+            .powi_scalar(2)
+            .mean();
+        let grads = GradientsParams::from_grads(loss.backward(), &unet);
+        unet = unet_opt.step(lr, unet.clone(), grads);
+        Ok::<(), String>(())
+    })?;
+    let unet_params = unet.valid().num_params();
+
     // Byte LM: ByteLmConfig::tiny() (quick) or the default config, batch 8 at max_seq_len.
     let lm_config = if quick {
         ByteLmConfig::tiny()
@@ -635,10 +667,20 @@ fn train(python: &Path, quick: bool) -> Result<String, String> {
         "ByteLm d {} × {} layers, {} heads, ff {}, batch {lm_batch} × T {seq}",
         lm_config.d_model, lm_config.n_layers, lm_config.n_heads, lm_config.d_ff
     );
+    let unet_name = format!(
+        "UNet base {unet_c}, time 64, groups {}, no context, batch {unet_batch} × 1×8×8",
+        unet_config.groups
+    );
     for (name, params, ours, py_impl) in [
         (mlp_name, mlp_params, mlp_t, "torch_mlp_denoiser"),
+        (unet_name, unet_params, unet_t, "torch_unet"),
         (lm_name, lm_params, lm_t, "torch_byte_lm"),
     ] {
+        // Same network on both sides: a differing parameter count is shown, not hidden.
+        let params = match py_params(&py, py_impl) {
+            Some(p) if p != params as u64 => format!("{params} (torch: {p} — differs)"),
+            _ => params.to_string(),
+        };
         let t1 = py_ms(&py, py_impl, 1, |_| true);
         let tn = if nt > 1 {
             py_ms(&py, py_impl, nt, |_| true)

@@ -43,11 +43,13 @@ pub fn causal_bias<B: Backend>(t: usize, device: &B::Device) -> Tensor<B, 4> {
 /// Softmax is shift-invariant, so the gradient through `m` is zero in exact arithmetic; burn's
 /// `softmax` still back-propagates into its `max_dim` (a scatter into a zero `[B, H, T, T]`
 /// tensor plus a row sum per call). Detaching `m` gives the same values and gradients without it.
+/// The normalisation multiplies by `1/s` rather than dividing by `s`: burn-autodiff's division
+/// backward spends four full-size passes on the divisor's gradient, a product spends two.
 fn softmax_last<B: Backend>(x: Tensor<B, 4>) -> Tensor<B, 4> {
     let m = x.clone().detach().max_dim(3);
     let e = (x - m).exp();
     let s = e.clone().sum_dim(3);
-    e / s
+    e * s.recip()
 }
 
 /// burn's default initializer for attention and feed-forward weights
@@ -132,11 +134,34 @@ impl<B: Backend> CausalSelfAttention<B> {
     /// `x` `[batch, T, D]`, `bias` `[1, 1, T, T]` → `[batch, T, D]`
     pub fn forward(&self, x: Tensor<B, 3>, bias: Tensor<B, 4>) -> Tensor<B, 3> {
         let [b, t, d] = x.dims();
+        self.forward_rows(x.reshape([b * t, d]), b, t, bias)
+            .reshape([b, t, d])
+    }
+
+    /// [`forward`](Self::forward) on the `B·T` positions as rows of a 2-d tensor.
+    ///
+    /// The projections run on `[B·T, D]` so that each weight gradient is one `[D, B·T]·[B·T, D]`
+    /// product: on a 3-d input burn's default linear backward forms a `[B, D, D]` batch of
+    /// products and sums it over the batch (an extra `B·D²` temporary and a reduction per
+    /// projection).
+    fn forward_rows(
+        &self,
+        x: Tensor<B, 2>,
+        b: usize,
+        t: usize,
+        bias: Tensor<B, 4>,
+    ) -> Tensor<B, 2> {
+        let [_, d] = x.dims();
         let h = self.n_heads;
         let d_k = d / h;
-        let heads = |y: Tensor<B, 3>| y.reshape([b, t, h, d_k]).swap_dims(1, 2);
-        // Scaling Q (B·T·D values) is cheaper than scaling the scores (B·H·T·T).
-        let q = heads(self.query.forward(x.clone())).mul_scalar(1.0 / (d_k as f64).sqrt());
+        let heads = |y: Tensor<B, 2>| y.reshape([b, t, h, d_k]).swap_dims(1, 2);
+        // Scaling Q (B·T·D values) is cheaper than scaling the scores (B·H·T·T), and scaling it
+        // before the head split keeps it contiguous (burn-flex's SIMD path, not its strided one).
+        let q = heads(
+            self.query
+                .forward(x.clone())
+                .mul_scalar(1.0 / (d_k as f64).sqrt()),
+        );
         let k = heads(self.key.forward(x.clone()));
         let v = heads(self.value.forward(x));
         // Added as `[B·H, T·T] + [1, T·T]`: burn-flex runs that shared-row broadcast as one SIMD
@@ -144,7 +169,7 @@ impl<B: Backend> CausalSelfAttention<B> {
         let scores = q.matmul(k.swap_dims(2, 3)).reshape([b * h, t * t]) + bias.reshape([1, t * t]);
         let scores = scores.reshape([b, h, t, t]);
         let weights = self.dropout.forward(softmax_last(scores));
-        let context = weights.matmul(v).swap_dims(1, 2).reshape([b, t, d]);
+        let context = weights.matmul(v).swap_dims(1, 2).reshape([b * t, d]);
         self.output.forward(context)
     }
 }
@@ -226,10 +251,16 @@ impl<B: Backend> CausalBlock<B> {
     /// # Shapes
     /// `x` `[batch, T, D]`, `bias` `[1, 1, T, T]` → `[batch, T, D]`
     pub fn forward(&self, x: Tensor<B, 3>, bias: Tensor<B, 4>) -> Tensor<B, 3> {
-        let a = self.attn.forward(self.norm_attn.forward(x.clone()), bias);
+        let [b, t, d] = x.dims();
+        // Positions as rows of a 2-d tensor for the linear layers (see
+        // `CausalSelfAttention::forward_rows`); LayerNorm and the residuals are row-wise anyway.
+        let x = x.reshape([b * t, d]);
+        let a = self
+            .attn
+            .forward_rows(self.norm_attn.forward(x.clone()), b, t, bias);
         let x = x + self.dropout.forward(a);
         let f = self.ff.forward(self.norm_ff.forward(x.clone()));
-        x + self.dropout.forward(f)
+        (x + self.dropout.forward(f)).reshape([b, t, d])
     }
 }
 

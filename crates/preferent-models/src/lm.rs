@@ -186,7 +186,13 @@ impl<B: Backend> ByteLm<B> {
     /// # Panics
     /// If `T > max_seq_len`.
     pub fn forward(&self, tokens: Tensor<B, 2, Int>) -> Tensor<B, 3> {
-        self.head.forward(self.hidden(tokens))
+        let h = self.hidden(tokens);
+        let [b, t, d] = h.dims();
+        // The head on `[B·T, D]` rows: one weight-gradient product instead of a batch of `B`
+        // summed afterwards (burn's default linear backward on a 3-d input).
+        self.head
+            .forward(h.reshape([b * t, d]))
+            .reshape([b, t, self.vocab_size])
     }
 
     /// Per-token log-probabilities of the given sequences under the model.
@@ -199,11 +205,15 @@ impl<B: Backend> ByteLm<B> {
     /// `[batch, T]` → `[batch, T−1]` (position `i` scores token `i+1`)
     pub fn token_log_probs(&self, tokens: Tensor<B, 2, Int>) -> Tensor<B, 2> {
         let [b, t] = tokens.dims();
-        let logits = self.forward(tokens.clone());
-        let v = self.vocab_size;
-        let logp = log_softmax(logits.slice([0..b, 0..t - 1, 0..v]), 2);
-        let targets = tokens.slice([0..b, 1..t]).reshape([b, t - 1, 1]);
-        logp.gather(2, targets).reshape([b, t - 1])
+        let h = self.hidden(tokens.clone());
+        let d = h.dims()[2];
+        // Only positions 0 … T−2 predict a token; the head and the log-softmax run on those rows
+        // as one contiguous `[B·(T−1), D]` tensor (a sliced `[B, T−1, V]` view of the full logits
+        // would send every log-softmax op down burn-flex's strided path).
+        let rows = h.slice([0..b, 0..t - 1, 0..d]).reshape([b * (t - 1), d]);
+        let logp = log_softmax(self.head.forward(rows), 1);
+        let targets = tokens.slice([0..b, 1..t]).reshape([b * (t - 1), 1]);
+        logp.gather(1, targets).reshape([b, t - 1])
     }
 
     /// Mean next-token cross-entropy over positions where `loss_mask` is 1.
