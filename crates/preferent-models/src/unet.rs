@@ -137,10 +137,15 @@ impl<B: Backend> ResBlock<B> {
 
     /// `[b, i, h, w]`, time `[b, t]` → `[b, o, h, w]`.
     pub fn forward(&self, x: Tensor<B, 4>, temb: Tensor<B, 2>) -> Tensor<B, 4> {
-        let h = self.conv_1.forward(silu(self.norm_1.forward(x.clone())));
-        let [b, o, _, _] = h.dims();
-        let h = h + self.time.forward(silu(temb)).reshape([b, o, 1, 1]);
-        let h = self.conv_2.forward(silu(self.norm_2.forward(h)));
+        let h = self
+            .conv_1
+            .forward(silu(group_norm(&self.norm_1, x.clone())));
+        let [b, o, hh, ww] = h.dims();
+        // `[B·O, H·W] + [B·O, 1]`: burn-flex's SIMD per-row path (a 4-d `[B,O,H,W] + [B,O,1,1]`
+        // broadcast takes its scalar strided one).
+        let h = (h.reshape([b * o, hh * ww]) + self.time.forward(silu(temb)).reshape([b * o, 1]))
+            .reshape([b, o, hh, ww]);
+        let h = self.conv_2.forward(silu(group_norm(&self.norm_2, h)));
         let skip = match &self.skip {
             Some(conv) => conv.forward(x),
             None => x,
@@ -162,9 +167,7 @@ impl<B: Backend> CrossAttnBlock<B> {
     /// `[b, c, h, w]`, context `[b, L, d_ctx]` → `[b, c, h, w]`.
     pub fn forward(&self, x: Tensor<B, 4>, context: Tensor<B, 3>) -> Tensor<B, 4> {
         let [b, c, h, w] = x.dims();
-        let q = self
-            .norm
-            .forward(x.clone())
+        let q = group_norm(&self.norm, x.clone())
             .reshape([b, c, h * w])
             .swap_dims(1, 2);
         let a = self.attn.forward(q, context, None);
@@ -282,6 +285,130 @@ impl<B: Backend> UNet<B> {
             .expand([b, c2, hh, 2, ww, 2])
             .reshape([b, c2, 2 * hh, 2 * ww]);
         let u = self.up.forward(Tensor::cat(vec![up, h1], 1), e);
-        self.conv_out.forward(silu(self.norm_out.forward(u)))
+        self.conv_out.forward(silu(group_norm(&self.norm_out, u)))
+    }
+}
+
+/// burn's `GroupNorm::forward` on `[B, C, H, W]`, with every broadcast laid out as
+/// `[rows, n] op [rows, 1]`.
+///
+/// ```text
+/// x̂ = (x − mean_g) / √(var_g + ε)   over each group g of C/G channels × H × W (biased variance)
+/// y = γ_c · x̂ + β_c                   (when the norm is affine)
+/// ```
+///
+/// burn applies γ and β as `[B, C, H, W] · [1, C, 1, 1]`, which burn-flex evaluates element by
+/// element through its strided fallback, forward and backward. Here γ and β are expanded to one
+/// value per `(b, c)` row and applied to `[B·C, H·W]` (its SIMD per-row path). Same parameters, same
+/// numbers up to f32 rounding (tested, values and gradients).
+///
+/// # Shapes
+/// `[B, C, H, W]` → `[B, C, H, W]`
+///
+/// # References
+/// Wu & He 2018, "Group Normalization"; burn-nn `GroupNorm`.
+fn group_norm<B: Backend>(norm: &GroupNorm<B>, x: Tensor<B, 4>) -> Tensor<B, 4> {
+    let [b, c, h, w] = x.dims();
+    let g = norm.num_groups;
+    let grouped = x.reshape([b * g, c / g * h * w]);
+    let centered = grouped.clone() - grouped.mean_dim(1);
+    let inv_std = centered
+        .clone()
+        .square()
+        .mean_dim(1)
+        .add_scalar(norm.epsilon)
+        .sqrt()
+        .recip();
+    let rows = (centered * inv_std).reshape([b * c, h * w]);
+    let per_row = |p: Tensor<B, 1>| p.reshape([1, c]).expand([b, c]).reshape([b * c, 1]);
+    let rows = match (&norm.gamma, &norm.beta) {
+        (Some(gamma), Some(beta)) if norm.affine => {
+            rows * per_row(gamma.val()) + per_row(beta.val())
+        }
+        _ => rows,
+    };
+    rows.reshape([b, c, h, w])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::module::Param;
+    use burn::tensor::TensorData;
+    use preferent_testkit::{assert_close, device, to_vec, TestAutodiffBackend as AD, TestBackend};
+
+    fn values(n: usize, salt: usize) -> Vec<f32> {
+        (0..n)
+            .map(|i| (((i + salt) * 37 % 101) as f32 / 101.0 - 0.5) * 3.0)
+            .collect()
+    }
+
+    /// A norm with non-trivial γ and β, so that a swapped or dropped affine term would show.
+    fn norm<Bk: Backend>(groups: usize, c: usize, affine: bool) -> GroupNorm<Bk> {
+        let d = Default::default();
+        let mut norm = GroupNormConfig::new(groups, c)
+            .with_affine(affine)
+            .init::<Bk>(&d);
+        if affine {
+            let gamma = values(c, 3).iter().map(|v| 1.0 + v).collect::<Vec<_>>();
+            norm.gamma = Some(Param::from_tensor(Tensor::from_data(
+                TensorData::new(gamma, [c]),
+                &d,
+            )));
+            norm.beta = Some(Param::from_tensor(Tensor::from_data(
+                TensorData::new(values(c, 11), [c]),
+                &d,
+            )));
+        }
+        norm
+    }
+
+    #[test]
+    fn group_norm_equals_burn_group_norm() {
+        let d = device();
+        let ([b, c, h, w], groups) = ([3, 6, 2, 4], 3);
+        for affine in [true, false] {
+            let norm = norm::<TestBackend>(groups, c, affine);
+            let x = Tensor::<TestBackend, 4>::from_data(
+                TensorData::new(values(b * c * h * w, 0), [b, c, h, w]),
+                &d,
+            );
+            let ours = to_vec(group_norm(&norm, x.clone()));
+            let burns = to_vec(norm.forward(x));
+            assert_close(&ours, &burns, 1e-5, 1e-5);
+        }
+    }
+
+    #[test]
+    fn group_norm_gradients_equal_burn_group_norm() {
+        let d = device();
+        let ([b, c, h, w], groups) = ([2, 4, 3, 2], 2);
+        let n = b * c * h * w;
+        let norm = norm::<AD>(groups, c, true);
+        // A weighted sum, so that every output position carries a different gradient.
+        let weights = Tensor::<AD, 4>::from_data(TensorData::new(values(n, 7), [b, c, h, w]), &d);
+        let grads = |use_ours: bool| {
+            let x = Tensor::<AD, 4>::from_data(TensorData::new(values(n, 1), [b, c, h, w]), &d)
+                .require_grad();
+            let y = if use_ours {
+                group_norm(&norm, x.clone())
+            } else {
+                norm.forward(x.clone())
+            };
+            let g = (y * weights.clone()).sum().backward();
+            let gamma = norm.gamma.as_ref().unwrap().val();
+            let beta = norm.beta.as_ref().unwrap().val();
+            [
+                to_vec(x.grad(&g).unwrap()),
+                to_vec(gamma.grad(&g).unwrap()),
+                to_vec(beta.grad(&g).unwrap()),
+            ]
+        };
+        let (ours, burns) = (grads(true), grads(false));
+        for (o, r) in ours.iter().zip(&burns) {
+            assert_close(o, r, 1e-4, 1e-5);
+        }
+        // The weighted objective reaches every input: no zero gradient slipped through.
+        assert!(ours[0].iter().any(|v| v.abs() > 1e-3));
     }
 }
