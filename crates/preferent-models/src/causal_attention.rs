@@ -15,6 +15,8 @@ use burn::nn::{
 };
 use burn::tensor::{backend::Backend, Tensor, TensorData};
 
+use crate::error::invalid;
+
 /// Value added to the attention score of every future position: after the max-shift inside the
 /// softmax its exponential is exactly 0 in f32, like burn's `mask_fill` with −10⁴.
 pub const CAUSAL_MASK_BIAS: f32 = -1.0e9;
@@ -78,21 +80,41 @@ pub struct CausalSelfAttentionConfig {
 }
 
 impl CausalSelfAttentionConfig {
-    /// Builds the module (the caller checks that `n_heads` divides `d_model`).
-    pub fn init<B: Backend>(&self, device: &B::Device) -> CausalSelfAttention<B> {
+    /// Checks the configuration: `n_heads ≥ 1` divides `d_model ≥ 1`, dropout in `[0, 1)`.
+    pub fn validate(&self) -> crate::Result<()> {
+        if self.d_model == 0 || self.n_heads == 0 || !self.d_model.is_multiple_of(self.n_heads) {
+            return Err(invalid(
+                "n_heads",
+                format!("{} (d_model {})", self.n_heads, self.d_model),
+                "must be positive and divide d_model",
+            ));
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(invalid("dropout", self.dropout, "must be in [0, 1)"));
+        }
+        Ok(())
+    }
+
+    /// Builds the module.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`](crate::Error::InvalidConfig) when [`validate`](Self::validate)
+    /// fails.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> crate::Result<CausalSelfAttention<B>> {
+        self.validate()?;
         let linear = || {
             LinearConfig::new(self.d_model, self.d_model)
                 .with_initializer(self.initializer.clone())
                 .init(device)
         };
-        CausalSelfAttention {
+        Ok(CausalSelfAttention {
             query: linear(),
             key: linear(),
             value: linear(),
             output: linear(),
             dropout: DropoutConfig::new(self.dropout).init(),
             n_heads: self.n_heads,
-        }
+        })
     }
 }
 
@@ -193,25 +215,49 @@ pub struct CausalBlockConfig {
 }
 
 impl CausalBlockConfig {
-    /// Builds the block (the caller checks that `n_heads` divides `d_model`).
-    pub fn init<B: Backend>(&self, device: &B::Device) -> CausalBlock<B> {
+    /// Checks the configuration: the attention's checks, `d_ff ≥ 1`, and a finite LayerNorm
+    /// `ε > 0`.
+    pub fn validate(&self) -> crate::Result<()> {
+        CausalSelfAttentionConfig::new(self.d_model, self.n_heads)
+            .with_dropout(self.dropout)
+            .validate()?;
+        if self.d_ff == 0 {
+            return Err(invalid("d_ff", self.d_ff, "must be positive"));
+        }
+        if !(self.layer_norm_eps > 0.0 && self.layer_norm_eps.is_finite()) {
+            return Err(invalid(
+                "layer_norm_eps",
+                self.layer_norm_eps,
+                "must be finite and positive",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Builds the block.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`](crate::Error::InvalidConfig) when [`validate`](Self::validate)
+    /// fails.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> crate::Result<CausalBlock<B>> {
+        self.validate()?;
         let norm = || {
             LayerNormConfig::new(self.d_model)
                 .with_epsilon(self.layer_norm_eps)
                 .init(device)
         };
-        CausalBlock {
+        Ok(CausalBlock {
             norm_attn: norm(),
             attn: CausalSelfAttentionConfig::new(self.d_model, self.n_heads)
                 .with_dropout(self.dropout)
-                .init(device),
+                .init(device)?,
             norm_ff: norm(),
             ff: PositionWiseFeedForwardConfig::new(self.d_model, self.d_ff)
                 .with_dropout(self.dropout)
                 .with_initializer(default_initializer())
                 .init(device),
             dropout: DropoutConfig::new(self.dropout).init(),
-        }
+        })
     }
 }
 
@@ -306,7 +352,9 @@ mod tests {
             .with_norm_first(true)
             .init::<Bk>(&device);
         let layer = &reference.layers[0];
-        let mut block = CausalBlockConfig::new(d, ff, h).init::<Bk>(&device);
+        let mut block = CausalBlockConfig::new(d, ff, h)
+            .init::<Bk>(&device)
+            .unwrap();
         copy_linear(&mut block.attn.query, &layer.mha.query);
         copy_linear(&mut block.attn.key, &layer.mha.key);
         copy_linear(&mut block.attn.value, &layer.mha.value);
@@ -389,7 +437,9 @@ mod tests {
     fn attention_is_causal() {
         let device = device();
         let (b, t, d) = (1, 6, 8);
-        let attn = CausalSelfAttentionConfig::new(d, 2).init::<B>(&device);
+        let attn = CausalSelfAttentionConfig::new(d, 2)
+            .init::<B>(&device)
+            .unwrap();
         let x = input::<B>(b, t, d, 0);
         let changed = x.clone().slice_assign(
             [0..1, 4..6, 0..d],
@@ -415,5 +465,48 @@ mod tests {
             to_vec(bias),
             [0.0, m, m, 0.0, 0.0, m, 0.0, 0.0, 0.0].map(f64::from)
         );
+    }
+
+    #[test]
+    fn bad_configs_are_typed_errors() {
+        let device = device();
+        let field = |r: crate::Result<CausalBlock<B>>| match r {
+            Err(crate::Error::InvalidConfig { field, .. }) => field,
+            Err(e) => panic!("unexpected error {e}"),
+            Ok(_) => panic!("accepted a bad config"),
+        };
+        assert_eq!(
+            field(CausalBlockConfig::new(10, 16, 4).init(&device)),
+            "n_heads"
+        );
+        assert_eq!(
+            field(CausalBlockConfig::new(8, 16, 0).init(&device)),
+            "n_heads"
+        );
+        assert_eq!(
+            field(CausalBlockConfig::new(0, 16, 2).init(&device)),
+            "n_heads"
+        );
+        assert_eq!(field(CausalBlockConfig::new(8, 0, 2).init(&device)), "d_ff");
+        assert_eq!(
+            field(
+                CausalBlockConfig::new(8, 16, 2)
+                    .with_dropout(1.0)
+                    .init(&device)
+            ),
+            "dropout"
+        );
+        assert_eq!(
+            field(
+                CausalBlockConfig::new(8, 16, 2)
+                    .with_layer_norm_eps(0.0)
+                    .init(&device)
+            ),
+            "layer_norm_eps"
+        );
+        assert!(CausalSelfAttentionConfig::new(12, 5)
+            .init::<B>(&device)
+            .is_err());
+        assert!(CausalBlockConfig::new(8, 16, 2).init::<B>(&device).is_ok());
     }
 }

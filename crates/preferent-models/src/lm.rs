@@ -91,7 +91,7 @@ impl ByteLmConfig {
                         .with_dropout(self.dropout)
                         .init(device)
                 })
-                .collect(),
+                .collect::<crate::Result<_>>()?,
             norm: LayerNormConfig::new(self.d_model).init(device),
             head: LinearConfig::new(self.d_model, self.vocab_size)
                 .with_bias(false)
