@@ -4,8 +4,9 @@ Same architectures as crates/preferent-models:
   mlp_denoiser  MlpDenoiser: sinusoidal time embedding -> Linear-SiLU-Linear; input Linear;
                 n_blocks residual blocks h += Linear(SiLU(h + Linear(e))); output Linear(SiLU(h));
                 loss = mean((f(x, t) - eps)^2)
-  unet          UNet (no context): sinusoidal time embedding -> Linear-SiLU-Linear; conv_in;
-                ResBlock(c, c); avg-pool 2x2; ResBlock(c, 2c); ResBlock(2c, 2c); nearest 2x
+  unet          UNet (no context, and with cross-attention to context tokens): sinusoidal time embedding -> Linear-SiLU-Linear; conv_in;
+                ResBlock(c, c); avg-pool 2x2; ResBlock(c, 2c); [x + CrossAttn(GN(x), ctx)];
+                ResBlock(2c, 2c); nearest 2x
                 upsample; concat skip; ResBlock(3c, c); GroupNorm-SiLU-conv_out;
                 ResBlock(i, o) = conv(SiLU(GN(x))) + Linear(SiLU(e)); conv(SiLU(GN(h))) + skip(x)
                 loss = mean((f(x, t) - eps)^2)
@@ -29,8 +30,10 @@ MLP = {
     "full": dict(dim=64, hidden=256, n_blocks=3, time_dim=64, batch=256),
 }
 UNET = {
-    "quick": dict(in_channels=1, base_channels=16, time_dim=64, groups=8, size=8, batch=16),
-    "full": dict(in_channels=1, base_channels=32, time_dim=64, groups=8, size=8, batch=64),
+    "quick": dict(in_channels=1, base_channels=16, time_dim=64, groups=8, size=8, batch=16,
+                  ctx_tokens=4, ctx_dim=16),
+    "full": dict(in_channels=1, base_channels=32, time_dim=64, groups=8, size=8, batch=64,
+                 ctx_tokens=4, ctx_dim=16),
 }
 LM = {
     "quick": dict(vocab=256, d_model=64, n_heads=4, n_layers=2, d_ff=256, seq=32, batch=8),
@@ -84,8 +87,26 @@ class ResBlock(nn.Module):
         return h + (self.skip(x) if self.skip is not None else x)
 
 
+class CrossAttnBlock(nn.Module):
+    """burn's CrossAttention (separate q/k/v/out projections with bias, one softmax) after a
+    GroupNorm, as a residual over the image positions."""
+
+    def __init__(self, channels, context_dim, groups, n_heads=1):
+        super().__init__()
+        self.norm = nn.GroupNorm(groups, channels)
+        self.attn = nn.MultiheadAttention(
+            channels, n_heads, kdim=context_dim, vdim=context_dim, batch_first=True
+        )
+
+    def forward(self, x, ctx):
+        b, c, h, w = x.shape
+        q = self.norm(x).reshape(b, c, h * w).transpose(1, 2)
+        a, _ = self.attn(q, ctx, ctx, need_weights=False)
+        return x + a.transpose(1, 2).reshape(b, c, h, w)
+
+
 class UNet(nn.Module):
-    def __init__(self, in_channels, base_channels, time_dim, groups):
+    def __init__(self, in_channels, base_channels, time_dim, groups, context_dim=None):
         super().__init__()
         c, t = base_channels, 4 * base_channels
         self.time_dim = time_dim
@@ -94,16 +115,20 @@ class UNet(nn.Module):
         self.conv_in = nn.Conv2d(in_channels, c, 3, padding=1)
         self.down = ResBlock(c, c, t, groups)
         self.mid_1 = ResBlock(c, 2 * c, t, groups)
+        self.attn = None if context_dim is None else CrossAttnBlock(2 * c, context_dim, groups)
         self.mid_2 = ResBlock(2 * c, 2 * c, t, groups)
         self.up = ResBlock(3 * c, c, t, groups)
         self.norm_out = nn.GroupNorm(groups, c)
         self.conv_out = nn.Conv2d(c, in_channels, 3, padding=1)
 
-    def forward(self, x, t):
+    def forward(self, x, t, ctx=None):
         silu = nn.functional.silu
         e = self.time_2(silu(self.time_1(sinusoidal(t, self.time_dim))))
         h1 = self.down(self.conv_in(x), e)
-        m = self.mid_2(self.mid_1(nn.functional.avg_pool2d(h1, 2), e), e)
+        m = self.mid_1(nn.functional.avg_pool2d(h1, 2), e)
+        if self.attn is not None:
+            m = self.attn(m, ctx)
+        m = self.mid_2(m, e)
         up = nn.functional.interpolate(m, scale_factor=2, mode="nearest")
         u = self.up(torch.cat([up, h1], 1), e)
         return self.conv_out(silu(self.norm_out(u)))
@@ -167,6 +192,11 @@ def main():
     xu, eu = torch.randn(img), torch.randn(img)
     tu = torch.randint(0, 1000, (c3["batch"],)).float()
     unet_step = step_fn(unet, lambda: ((unet(xu, tu) - eu) ** 2).mean())
+    unet_ctx = UNet(
+        c3["in_channels"], c3["base_channels"], c3["time_dim"], c3["groups"], c3["ctx_dim"]
+    )
+    ctx = torch.randn(c3["batch"], c3["ctx_tokens"], c3["ctx_dim"])
+    unet_ctx_step = step_fn(unet_ctx, lambda: ((unet_ctx(xu, tu, ctx) - eu) ** 2).mean())
 
     c2 = LM[mode]
     lm = ByteLm(c2["vocab"], c2["d_model"], c2["n_heads"], c2["n_layers"], c2["d_ff"], c2["seq"])
@@ -179,10 +209,16 @@ def main():
         for impl, fn, cfg, reps in (
             ("torch_mlp_denoiser", mlp_step, c, a.reps or 20),
             ("torch_unet", unet_step, c3, a.reps or 20),
+            ("torch_unet_ctx", unet_ctx_step, c3, a.reps or 20),
             ("torch_byte_lm", lm_step, c2, a.reps or (10 if a.quick else 5)),
         ):
             r = time_fn(fn, warmup=2, reps=reps)
-            model = {"torch_mlp_denoiser": mlp, "torch_unet": unet, "torch_byte_lm": lm}[impl]
+            model = {
+                "torch_mlp_denoiser": mlp,
+                "torch_unet": unet,
+                "torch_unet_ctx": unet_ctx,
+                "torch_byte_lm": lm,
+            }[impl]
             n_params = sum(p.numel() for p in model.parameters())
             r.update(impl=impl, threads=threads, config=cfg, params=n_params)
             log(f"{impl} {cfg} threads={threads}: {r['median_ms']:.2f} ms/step ({n_params} params)")

@@ -596,28 +596,52 @@ fn train(python: &Path, quick: bool) -> Result<String, String> {
     })?;
     let mlp_params = mlp.valid().num_params();
 
-    // U-Net (no context), 8×8 single-channel images as in the digits demo: same sizes as
-    // train_step.py.
+    // U-Net, 8×8 single-channel images (the digits' size), without and with cross-attention to
+    // 4 context tokens of width 16: same sizes as train_step.py.
     let (unet_c, unet_batch) = if quick { (16, 16) } else { (32, 64) };
-    let unet_config = UNetConfig::new().with_base_channels(unet_c);
-    let mut unet = unet_config
-        .init::<AD>(&device)
-        .map_err(|e| format!("UNet: {e}"))?;
-    let mut unet_opt = optim_config.init::<AD, _>();
-    let img = [unet_batch, unet_config.in_channels, 8, 8];
-    let xu = Tensor::<AD, 4>::random(img, Distribution::Normal(0.0, 1.0), &device);
-    let tu =
-        Tensor::<AD, 1>::random([unet_batch], Distribution::Uniform(0.0, 1000.0), &device).floor();
-    let eu = Tensor::<AD, 4>::random(img, Distribution::Normal(0.0, 1.0), &device);
-    let unet_t = time_ms(2, 20, || {
-        let loss = (unet.forward(xu.clone(), tu.clone(), None) - eu.clone())
-            .powi_scalar(2)
-            .mean();
-        let grads = GradientsParams::from_grads(loss.backward(), &unet);
-        unet = unet_opt.step(lr, unet.clone(), grads);
-        Ok::<(), String>(())
-    })?;
-    let unet_params = unet.valid().num_params();
+    let (ctx_tokens, ctx_dim) = (4, 16);
+    let mut unet_rows = Vec::new();
+    for context_dim in [None, Some(ctx_dim)] {
+        let unet_config = UNetConfig::new()
+            .with_base_channels(unet_c)
+            .with_context_dim(context_dim);
+        let mut unet = unet_config
+            .init::<AD>(&device)
+            .map_err(|e| format!("UNet: {e}"))?;
+        let mut unet_opt = optim_config.init::<AD, _>();
+        let img = [unet_batch, unet_config.in_channels, 8, 8];
+        let xu = Tensor::<AD, 4>::random(img, Distribution::Normal(0.0, 1.0), &device);
+        let tu = Tensor::<AD, 1>::random([unet_batch], Distribution::Uniform(0.0, 1000.0), &device)
+            .floor();
+        let eu = Tensor::<AD, 4>::random(img, Distribution::Normal(0.0, 1.0), &device);
+        let ctx = context_dim.map(|dc| {
+            Tensor::<AD, 3>::random(
+                [unet_batch, ctx_tokens, dc],
+                Distribution::Normal(0.0, 1.0),
+                &device,
+            )
+        });
+        let unet_t = time_ms(2, 20, || {
+            let loss = (unet.forward(xu.clone(), tu.clone(), ctx.clone()) - eu.clone())
+                .powi_scalar(2)
+                .mean();
+            let grads = GradientsParams::from_grads(loss.backward(), &unet);
+            unet = unet_opt.step(lr, unet.clone(), grads);
+            Ok::<(), String>(())
+        })?;
+        let (conditioning, py_impl) = match context_dim {
+            None => ("no context".to_string(), "torch_unet"),
+            Some(dc) => (
+                format!("cross-attention to {ctx_tokens} × {dc} context"),
+                "torch_unet_ctx",
+            ),
+        };
+        let name = format!(
+            "UNet base {unet_c}, time 64, groups {}, {conditioning}, batch {unet_batch} × 1×8×8",
+            unet_config.groups
+        );
+        unet_rows.push((name, unet.valid().num_params(), unet_t, py_impl));
+    }
 
     // Byte LM: ByteLmConfig::tiny() (quick) or the default config, batch 8 at max_seq_len.
     let lm_config = if quick {
@@ -667,15 +691,10 @@ fn train(python: &Path, quick: bool) -> Result<String, String> {
         "ByteLm d {} × {} layers, {} heads, ff {}, batch {lm_batch} × T {seq}",
         lm_config.d_model, lm_config.n_layers, lm_config.n_heads, lm_config.d_ff
     );
-    let unet_name = format!(
-        "UNet base {unet_c}, time 64, groups {}, no context, batch {unet_batch} × 1×8×8",
-        unet_config.groups
-    );
-    for (name, params, ours, py_impl) in [
-        (mlp_name, mlp_params, mlp_t, "torch_mlp_denoiser"),
-        (unet_name, unet_params, unet_t, "torch_unet"),
-        (lm_name, lm_params, lm_t, "torch_byte_lm"),
-    ] {
+    let mut rows = vec![(mlp_name, mlp_params, mlp_t, "torch_mlp_denoiser")];
+    rows.extend(unet_rows);
+    rows.push((lm_name, lm_params, lm_t, "torch_byte_lm"));
+    for (name, params, ours, py_impl) in rows {
         // Same network on both sides: a differing parameter count is shown, not hidden.
         let params = match py_params(&py, py_impl) {
             Some(p) if p != params as u64 => format!("{params} (torch: {p} — differs)"),
