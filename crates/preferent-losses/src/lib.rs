@@ -22,12 +22,48 @@
 //!
 //! ## A DPO step
 //!
-//! ```text
-//! let pol = logprobs::sequence_logprobs_chunked(policy_logits, labels, mask, 256)?;   // [B, T, V] → [B]
-//! let refr = logprobs::sequence_logprobs_chunked(ref_logits, labels, mask, 256)?;     // inner backend, no graph
-//! let batch = PairwiseBatch::new(pol_chosen, pol_rejected, ref_chosen, ref_rejected);
+//! Log-probs of the completions under the policy and the frozen reference, a DPO loss with TRL's
+//! metrics, and gradients back into the policy's logits. With the policy equal to the reference
+//! every margin is zero and the loss is `ln 2`.
+//!
+//! ```
+//! # fn main() -> Result<(), preferent_losses::LossError> {
+//! use burn::backend::{Autodiff, Flex};
+//! use burn::tensor::{Bool, Distribution, Int, Tensor, TensorData};
+//! use preferent_losses::logprobs::{sequence_logprobs, sequence_logprobs_chunked};
+//! use preferent_losses::pairwise::{DpoConfig, PairwiseBatch};
+//!
+//! type B = Autodiff<Flex>;
+//! let device = Default::default();
+//! let (pairs, t, v) = (2, 6, 11);
+//! // Rows 0..pairs hold the chosen completions, rows pairs..2·pairs the rejected ones;
+//! // labels are already aligned with the logits (see `logprobs::shift_for_next_token`).
+//! let logits = Tensor::<B, 3>::random([2 * pairs, t, v], Distribution::Normal(0.0, 1.0), &device)
+//!     .require_grad();
+//! let ids: Vec<i64> = (0..2 * pairs * t).map(|i| (i * 7 % v) as i64).collect();
+//! let labels = Tensor::<B, 2, Int>::from_data(TensorData::new(ids, [2 * pairs, t]), &device);
+//! // The first two positions are prompt: masked out of the sums.
+//! let keep: Vec<bool> = (0..2 * pairs * t).map(|i| i % t >= 2).collect();
+//! let mask = Tensor::<B, 2, Bool>::from_data(TensorData::new(keep, [2 * pairs, t]), &device);
+//!
+//! let policy = sequence_logprobs(logits.clone(), labels.clone(), mask.clone())?;
+//! // The reference needs no graph; the chunked path bounds its temporaries.
+//! let reference = sequence_logprobs_chunked(logits.clone().detach(), labels, mask, 256)?;
+//! let (chosen, rejected) = (0..pairs, pairs..2 * pairs);
+//! let batch = PairwiseBatch::new(
+//!     policy.sum.clone().slice([chosen.clone()]),
+//!     policy.sum.slice([rejected.clone()]),
+//!     reference.sum.clone().slice([chosen]),
+//!     reference.sum.slice([rejected]),
+//! );
 //! let out = DpoConfig::new().with_beta(0.1).init()?.forward(batch)?;
-//! let grads = out.loss.backward();          // out.metrics.rewards_accuracies, …
+//! let loss = out.loss.clone().into_scalar();
+//! assert!((loss - std::f32::consts::LN_2).abs() < 1e-6);
+//! assert!(out.metrics.rewards_margins.abs() < 1e-5); // TRL's `rewards/margins`
+//! let grads = out.loss.backward();
+//! assert_eq!(logits.grad(&grads).unwrap().dims(), [2 * pairs, t, v]);
+//! # Ok(())
+//! # }
 //! ```
 //!
 //! ## TRL `DPOConfig` → preferent
