@@ -15,6 +15,37 @@
 //! checkpoints; [`datasets`] ships the UCI 8×8 digits and seeded 2-D sets. With the `learner`
 //! feature, `learner` plugs the networks into burn-train's `Learner` (epochs, metrics,
 //! checkpoints, multi-device data-parallel training).
+//!
+//! ## Training the byte LM
+//!
+//! ```
+//! # fn main() -> Result<(), preferent_models::Error> {
+//! use burn::backend::{Autodiff, Flex};
+//! use burn::optim::{AdamWConfig, GradientsParams, Optimizer};
+//! use burn::tensor::{Int, Tensor, TensorData};
+//! use preferent_models::ByteLmConfig;
+//!
+//! type B = Autodiff<Flex>;
+//! let device = Default::default();
+//! let mut lm = ByteLmConfig::tiny().init::<B>(&device)?;
+//! let mut optim = AdamWConfig::new().init();
+//! let text = b"2413=1234\n".map(i64::from);
+//! let tokens = Tensor::<B, 2, Int>::from_data(TensorData::new(text.to_vec(), [1, 10]), &device);
+//! // Position i scores token i + 1; score only the answer after '=' (tokens 5..10).
+//! let score: Vec<f32> = (0..9).map(|i| if i >= 4 { 1.0 } else { 0.0 }).collect();
+//! let mask = Tensor::<B, 2>::from_data(TensorData::new(score, [1, 9]), &device);
+//!
+//! let first = lm.lm_loss(tokens.clone(), mask.clone()).into_scalar();
+//! for _ in 0..10 {
+//!     let loss = lm.lm_loss(tokens.clone(), mask.clone());
+//!     let grads = GradientsParams::from_grads(loss.backward(), &lm);
+//!     lm = optim.step(3e-3, lm, grads);
+//! }
+//! assert!(lm.lm_loss(tokens.clone(), mask).into_scalar() < first);
+//! assert_eq!(lm.token_log_probs(tokens).dims(), [1, 9]); // log p(token i+1 | tokens 0..=i)
+//! # Ok(())
+//! # }
+//! ```
 
 mod causal_attention;
 mod classifier;
