@@ -34,7 +34,7 @@ use burn::tensor::{Bool, Device, Distribution, Int, Tensor, TensorData};
 use serde_json::Value;
 
 use preferent::losses::logprobs::{
-    sequence_logprobs, sequence_logprobs_chunked, DEFAULT_CHUNK_ROWS,
+    cpu_chunk_rows, sequence_logprobs, sequence_logprobs_chunked, DEFAULT_CHUNK_ROWS,
 };
 use preferent::models::{ByteLmConfig, MlpDenoiserConfig, UNetConfig};
 use preferent::samplers::solvers::{
@@ -300,7 +300,9 @@ fn logprobs(python: &Path, quick: bool) -> Result<String, String> {
     let _ = writeln!(out, "## Log-prob extraction\n");
     let _ = writeln!(
         out,
-        "Forward only (no autodiff), f32, chunk = {rows} rows. Times in ms (median).\n"
+        "Forward only (no autodiff), f32, chunk = {rows} rows (both sides), and preferent's \
+         CPU block size `cpu_chunk_rows(V)` (≈ 512 KiB per block), compared with torch's direct \
+         path. Times in ms (median).\n"
     );
     let _ = writeln!(
         out,
@@ -322,10 +324,20 @@ fn logprobs(python: &Path, quick: bool) -> Result<String, String> {
             let _ = r.sum.into_data();
             Ok::<(), String>(())
         })?;
+        let cpu_rows = cpu_chunk_rows(v);
+        let chunked_cpu = time_ms(1, reps, || {
+            let r =
+                sequence_logprobs_chunked(logits.clone(), labels.clone(), mask.clone(), cpu_rows)
+                    .map_err(|e| e.to_string())?;
+            let _ = r.sum.into_data();
+            Ok::<(), String>(())
+        })?;
         let size_ok = |r: &Value| r["size"] == serde_json::json!([b, t, v]);
+        let cpu_name = format!("chunked, {cpu_rows} rows (vs torch direct)");
         for (name, ours, py_impl) in [
             ("direct", direct, "torch_direct"),
             ("chunked", chunked, "torch_chunked"),
+            (cpu_name.as_str(), chunked_cpu, "torch_direct"),
         ] {
             let t1 = py_ms(&py, py_impl, 1, size_ok);
             let tn = if nt > 1 {
@@ -360,25 +372,42 @@ fn logprobs(python: &Path, quick: bool) -> Result<String, String> {
         "| path | analytic extra | measured ΔVmHWM preferent | / logits | measured ΔVmHWM torch |"
     );
     let _ = writeln!(out, "|---|---|---|---|---|");
-    for (path, analytic) in [
+    let cpu_rows = cpu_chunk_rows(v);
+    let cpu_block = (cpu_rows.min(b * t) * v * 4) as f64;
+    for (label, path, path_rows, analytic) in [
         (
+            "direct".to_string(),
             "direct",
+            rows,
             format!("≥ {:.0} MiB (a [B,T,V] log-softmax)", logits_bytes / MIB),
         ),
         (
+            format!("chunked, {rows} rows"),
             "chunked",
+            rows,
             format!("≈ {:.0} MiB (2 blocks: shifted + exp)", 2.0 * block / MIB),
         ),
+        (
+            format!("chunked, {cpu_rows} rows"),
+            "chunked",
+            cpu_rows,
+            format!("≈ {:.1} MiB (2 blocks)", 2.0 * cpu_block / MIB),
+        ),
     ] {
-        let ours = rss_parent(path, [b, t, v], rows);
+        let ours = rss_parent(path, [b, t, v], path_rows);
         let size = format!("{b},{t},{v}");
-        let torch = python_json(
-            python,
-            "logprobs.py",
-            &["--rss", path, "--size", &size, "--chunk-rows", &rows_arg],
-        )
-        .ok()
-        .and_then(|j| j["extra_peak_bytes"].as_f64());
+        // torch is measured at the shared block size only
+        let torch = if path_rows == rows {
+            python_json(
+                python,
+                "logprobs.py",
+                &["--rss", path, "--size", &size, "--chunk-rows", &rows_arg],
+            )
+            .ok()
+            .and_then(|j| j["extra_peak_bytes"].as_f64())
+        } else {
+            None
+        };
         let (ours_s, frac) = match &ours {
             Ok((bytes, how)) => (
                 format!("{:.1} MiB ({how})", bytes / MIB),
@@ -388,7 +417,7 @@ fn logprobs(python: &Path, quick: bool) -> Result<String, String> {
         };
         let _ = writeln!(
             out,
-            "| {path} | {analytic} | {ours_s} | {frac} | {} |",
+            "| {label} | {analytic} | {ours_s} | {frac} | {} |",
             torch
                 .map(|x| format!("{:.1} MiB", x / MIB))
                 .unwrap_or_else(|| "n/a".into())

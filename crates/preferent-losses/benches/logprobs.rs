@@ -22,7 +22,7 @@ use std::hint::black_box;
 use burn::tensor::{Bool, Distribution, Int, Tensor, TensorData};
 use criterion::{criterion_group, BenchmarkId, Criterion, Throughput};
 use preferent_losses::logprobs::{
-    sequence_logprobs, sequence_logprobs_chunked, sequence_logprobs_fused,
+    cpu_chunk_rows, sequence_logprobs, sequence_logprobs_chunked, sequence_logprobs_fused,
     sequence_logprobs_fused_autodiff, DEFAULT_CHUNK_ROWS,
 };
 use preferent_losses::pairwise::{dpo_loss, DpoConfig, DpoLossType, PairwiseBatch};
@@ -59,7 +59,11 @@ fn bench_logprobs(c: &mut Criterion) {
             black_box(out.sum.into_data())
         })
     });
-    for rows in [DEFAULT_CHUNK_ROWS, 1024] {
+    // the CPU block size (`cpu_chunk_rows`), the fixed default, and a GPU-sized block
+    let mut row_choices = vec![cpu_chunk_rows(v), DEFAULT_CHUNK_ROWS, 1024];
+    row_choices.sort_unstable();
+    row_choices.dedup();
+    for rows in row_choices {
         group.bench_with_input(BenchmarkId::new("chunked", rows), &rows, |bench, &rows| {
             bench.iter(|| {
                 let out =

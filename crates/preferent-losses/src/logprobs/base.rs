@@ -12,6 +12,28 @@ use crate::error::LossError;
 /// at 256 rows and 0.032× at 64 rows, against 1.0× for the direct path.
 pub const DEFAULT_CHUNK_ROWS: usize = 128;
 
+/// Block size in bytes that [`cpu_chunk_rows`] aims for: 512 KiB of f32 logits.
+///
+/// Small enough that a block, its shifted copy and its `exp` stay in a CPU core's L2 cache
+/// between the passes of the chunked path, and that the allocator recycles the blocks instead of
+/// mapping and unmapping pages for each.
+pub const CPU_CHUNK_BYTES: usize = 512 * 1024;
+
+/// Rows per chunk for the chunked path on a CPU backend: `max(1, CPU_CHUNK_BYTES / (4·V))`.
+///
+/// At `V = 32000` this is 4 rows (500 KiB per block). Measured on `Flex` (1 thread, release,
+/// 8×512×32000, 2-core Xeon with AVX-512, 2026-11-28): 4 rows ≈ 550 ms per call against
+/// 975–1110 ms at [`DEFAULT_CHUNK_ROWS`] = 128 (16 MiB blocks, which leave the cache and make
+/// glibc's allocator trim and re-fault pages between ops; with glibc's trim and mmap thresholds
+/// raised, 128 rows take ≈ 640 ms and 4 rows ≈ 530 ms). Peak extra memory also shrinks with the
+/// block. On GPU backends each op is a kernel launch, so use large blocks there
+/// ([`DEFAULT_CHUNK_ROWS`] or more; `docs/gpu.md` measured 1024 rows).
+///
+/// `vocab = 0` gives the same as `vocab = 1`.
+pub fn cpu_chunk_rows(vocab: usize) -> usize {
+    (CPU_CHUNK_BYTES / (4 * vocab.max(1))).max(1)
+}
+
 /// Per-token and per-sequence log-probabilities of the completion tokens.
 ///
 /// # Shapes

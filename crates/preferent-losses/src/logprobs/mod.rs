@@ -25,7 +25,10 @@ mod fused;
 mod fused_autodiff;
 
 pub(crate) use base::{check_shape, checked_labels};
-pub use base::{shift_for_next_token, NextTokenAlignment, SequenceLogProbs, DEFAULT_CHUNK_ROWS};
+pub use base::{
+    cpu_chunk_rows, shift_for_next_token, NextTokenAlignment, SequenceLogProbs, CPU_CHUNK_BYTES,
+    DEFAULT_CHUNK_ROWS,
+};
 pub use chunked::sequence_logprobs_chunked;
 pub use direct::sequence_logprobs;
 pub use fused::sequence_logprobs_fused;

@@ -238,6 +238,17 @@ fn fused_gradients_equal_direct_gradients_for_hidden_weight_and_bias() {
 }
 
 #[test]
+fn cpu_chunk_rows_targets_half_a_mebibyte_of_f32_rows() {
+    // 524 288 B / (4 B · V), at least one row
+    assert_eq!(cpu_chunk_rows(32000), 4);
+    assert_eq!(cpu_chunk_rows(256), 512);
+    assert_eq!(cpu_chunk_rows(131_072), 1);
+    assert_eq!(cpu_chunk_rows(1_000_000), 1);
+    assert_eq!(cpu_chunk_rows(0), cpu_chunk_rows(1));
+    assert_eq!(cpu_chunk_rows(1), CPU_CHUNK_BYTES / 4);
+}
+
+#[test]
 fn shift_for_next_token_drops_last_score_and_first_label() {
     let d = device();
     let scores =
