@@ -250,7 +250,40 @@ fn machine_note() -> String {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);
-    format!("{cores} cores, shared")
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .map(|info| cpu_summary(&info))
+        .unwrap_or_default();
+    if cpu.is_empty() {
+        format!("{cores} cores, shared")
+    } else {
+        format!("{cores} cores, shared; {cpu}")
+    }
+}
+
+/// CPU model and widest x86 vector extension from `/proc/cpuinfo` text: ratios against torch
+/// move with the machine (torch's kernels use AVX-512 where it exists, burn-flex's gemm with
+/// `x86-v4`), so every table names it. Empty when the text has no model name.
+fn cpu_summary(cpuinfo: &str) -> String {
+    let field = |key: &str| {
+        cpuinfo
+            .lines()
+            .find(|l| l.split(':').next().is_some_and(|k| k.trim() == key))
+            .and_then(|l| l.split_once(':'))
+            .map(|(_, v)| v.trim().to_string())
+    };
+    let Some(model) = field("model name") else {
+        return String::new();
+    };
+    let flags = field("flags").unwrap_or_default();
+    let has = |f: &str| flags.split_whitespace().any(|x| x == f);
+    let simd = if has("avx512f") {
+        "AVX-512"
+    } else if has("avx2") {
+        "AVX2"
+    } else {
+        "no AVX2"
+    };
+    format!("{model}, {simd}")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -778,6 +811,16 @@ mod tests {
         assert_eq!(py_ms(&v, "torch_direct", 2, |_| true), Some(0.9));
         assert_eq!(py_ms(&v, "torch_chunked", 1, |_| true), None);
         assert_eq!(default_threads(&v), 2);
+    }
+
+    #[test]
+    fn cpu_summary_names_model_and_vector_width() {
+        let info = "processor\t: 0\nmodel name\t: Test CPU @ 2GHz\nflags\t\t: fpu sse2 avx2 fma\n";
+        assert_eq!(cpu_summary(info), "Test CPU @ 2GHz, AVX2");
+        let info512 = "model name : X\nflags : avx2 avx512f avx512bw\n";
+        assert_eq!(cpu_summary(info512), "X, AVX-512");
+        assert_eq!(cpu_summary("model name : Y\nflags : sse2\n"), "Y, no AVX2");
+        assert_eq!(cpu_summary("flags : avx2\n"), "");
     }
 
     #[test]
