@@ -267,8 +267,8 @@ fn cpu_summary(cpuinfo: &str) -> String {
     let field = |key: &str| {
         cpuinfo
             .lines()
-            .find(|l| l.split(':').next().is_some_and(|k| k.trim() == key))
-            .and_then(|l| l.split_once(':'))
+            .filter_map(|l| l.split_once(':'))
+            .find(|(k, _)| k.trim() == key)
             .map(|(_, v)| v.trim().to_string())
     };
     let Some(model) = field("model name") else {
@@ -351,20 +351,22 @@ fn logprobs(python: &Path, quick: bool) -> Result<String, String> {
             let _ = r.sum.into_data();
             Ok::<(), String>(())
         })?;
-        let chunked = time_ms(1, reps, || {
-            let r = sequence_logprobs_chunked(logits.clone(), labels.clone(), mask.clone(), rows)
+        let time_chunked = |chunk_rows: usize| {
+            time_ms(1, reps, || {
+                let r = sequence_logprobs_chunked(
+                    logits.clone(),
+                    labels.clone(),
+                    mask.clone(),
+                    chunk_rows,
+                )
                 .map_err(|e| e.to_string())?;
-            let _ = r.sum.into_data();
-            Ok::<(), String>(())
-        })?;
+                let _ = r.sum.into_data();
+                Ok::<(), String>(())
+            })
+        };
+        let chunked = time_chunked(rows)?;
         let cpu_rows = cpu_chunk_rows(v);
-        let chunked_cpu = time_ms(1, reps, || {
-            let r =
-                sequence_logprobs_chunked(logits.clone(), labels.clone(), mask.clone(), cpu_rows)
-                    .map_err(|e| e.to_string())?;
-            let _ = r.sum.into_data();
-            Ok::<(), String>(())
-        })?;
+        let chunked_cpu = time_chunked(cpu_rows)?;
         let size_ok = |r: &Value| r["size"] == serde_json::json!([b, t, v]);
         let cpu_name = format!("chunked, {cpu_rows} rows (vs torch direct)");
         for (name, ours, py_impl) in [
