@@ -24,7 +24,7 @@ use preferent::losses::logprobs::{
 };
 use preferent::models::{ByteLmConfig, MlpDenoiserConfig};
 use preferent::samplers::solvers::{
-    Ddim, DdimConfig, DpmSolverMultistep, DpmSolverMultistepConfig, Solver,
+    Ddim, DdimConfig, DpmSolverMultistep, DpmSolverMultistepConfig, Sampler, Solver,
 };
 use serde_json::json;
 
@@ -146,7 +146,7 @@ fn logprobs<B: Backend>(name: &str, quick: bool) -> Result<(), String> {
 }
 
 fn trajectory<B: Backend, S: Solver<B, 4>>(
-    solver: &mut S,
+    solver: &mut Sampler<B, 4, S>,
     steps: usize,
     model_output: &Tensor<B, 4>,
     sample: &Tensor<B, 4>,
@@ -170,7 +170,7 @@ fn sampler<B: Backend>(name: &str, quick: bool) -> Result<(), String> {
     let sample = Tensor::<B, 4>::random(shape, Distribution::Normal(0.0, 1.0), &device);
     let model_output = Tensor::<B, 4>::random(shape, Distribution::Normal(0.0, 1.0), &device);
     let per_step = |(m, n): (f64, f64)| (m / STEPS as f64, n / STEPS as f64);
-    let mut ddim = Ddim::<B, 4>::new(DdimConfig::new(), STEPS).map_err(|e| e.to_string())?;
+    let mut ddim = Sampler::new(Ddim::new(DdimConfig::new(), STEPS).map_err(|e| e.to_string())?);
     let t = time_ms(2, reps, || {
         trajectory(&mut ddim, STEPS, &model_output, &sample)
     });
@@ -181,8 +181,10 @@ fn sampler<B: Backend>(name: &str, quick: bool) -> Result<(), String> {
         per_step(t),
         json!({"shape": shape, "steps": STEPS}),
     );
-    let mut dpm = DpmSolverMultistep::<B, 4>::new(DpmSolverMultistepConfig::new(), STEPS)
-        .map_err(|e| e.to_string())?;
+    let mut dpm = Sampler::new(
+        DpmSolverMultistep::new(DpmSolverMultistepConfig::new(), STEPS)
+            .map_err(|e| e.to_string())?,
+    );
     let t = time_ms(2, reps, || {
         trajectory(&mut dpm, STEPS, &model_output, &sample)
     });
@@ -236,7 +238,9 @@ fn train<AD: AutodiffBackend>(name: &str, quick: bool) -> Result<(), String> {
     let tokens = Tensor::<AD, 2, Int>::from_data(TensorData::new(toks, [lm_batch, seq]), &device);
     let loss_mask = Tensor::<AD, 2>::ones([lm_batch, seq - 1], &device);
     let lm_t = time_ms(3, reps.min(10), || {
-        let loss = lm.lm_loss(tokens.clone(), loss_mask.clone());
+        let loss = lm
+            .lm_loss(tokens.clone(), loss_mask.clone())
+            .expect("ByteLm::lm_loss on a well-formed batch");
         let grads = GradientsParams::from_grads(loss.backward(), &lm);
         lm = lm_opt.step(lr, lm.clone(), grads);
         let _ = AD::sync(&device);

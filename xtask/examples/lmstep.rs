@@ -27,7 +27,7 @@ fn main() {
         .unwrap_or(3);
     for i in 0..n {
         let t = Instant::now();
-        let loss = lm.lm_loss(tokens.clone(), mask.clone());
+        let loss = lm.lm_loss(tokens.clone(), mask.clone()).unwrap();
         let t1 = t.elapsed();
         let grads = GradientsParams::from_grads(loss.backward(), &lm);
         let t2 = t.elapsed();

@@ -9,7 +9,7 @@
 //! ```
 use burn::backend::Flex;
 use burn::tensor::{Distribution, Tensor};
-use preferent::samplers::solvers::{Ddim, DdimConfig, Solver};
+use preferent::samplers::solvers::{Ddim, DdimConfig, Sampler};
 use std::time::Instant;
 type B = Flex;
 
@@ -72,7 +72,7 @@ fn main() {
     t("zeros_like", || {
         let _ = x.zeros_like();
     });
-    let mut ddim = Ddim::<B, 4>::new(DdimConfig::new(), 50).unwrap();
+    let mut ddim = Sampler::new(Ddim::new(DdimConfig::new(), 50).unwrap());
     t("ddim trajectory/50", || {
         ddim.set_begin_index(0).unwrap();
         let mut s = x.clone();
@@ -80,7 +80,7 @@ fn main() {
             s = ddim.step(y.clone(), s, None).unwrap().prev_sample;
         }
     });
-    let mut ddim = Ddim::<B, 4>::new(DdimConfig::new().with_clip_sample(false), 50).unwrap();
+    let mut ddim = Sampler::new(Ddim::new(DdimConfig::new().with_clip_sample(false), 50).unwrap());
     t("ddim noclip trajectory/50", || {
         ddim.set_begin_index(0).unwrap();
         let mut s = x.clone();

@@ -38,7 +38,7 @@ use preferent::losses::logprobs::{
 };
 use preferent::models::{ByteLmConfig, MlpDenoiserConfig, UNetConfig};
 use preferent::samplers::solvers::{
-    Ddim, DdimConfig, DpmSolverMultistep, DpmSolverMultistepConfig, Solver,
+    Ddim, DdimConfig, DpmSolverMultistep, DpmSolverMultistepConfig, Sampler, Solver,
 };
 
 /// The inference backend used on the Rust side.
@@ -544,7 +544,7 @@ fn rss_child(spec: &str) -> Result<(), String> {
 // (b) sampler step
 
 fn trajectory<S: Solver<B, 4>>(
-    solver: &mut S,
+    solver: &mut Sampler<B, 4, S>,
     steps: usize,
     model_output: &Tensor<B, 4>,
     sample: &Tensor<B, 4>,
@@ -576,12 +576,15 @@ fn sampler(python: &Path, quick: bool) -> Result<String, String> {
     let sample = Tensor::<B, 4>::random(shape, Distribution::Normal(0.0, 1.0), &device);
     let model_output = Tensor::<B, 4>::random(shape, Distribution::Normal(0.0, 1.0), &device);
 
-    let mut ddim = Ddim::<B, 4>::new(DdimConfig::new(), STEPS).map_err(|e| format!("DDIM: {e}"))?;
+    let mut ddim =
+        Sampler::new(Ddim::new(DdimConfig::new(), STEPS).map_err(|e| format!("DDIM: {e}"))?);
     let ddim_t = time_ms(1, reps, || {
         trajectory(&mut ddim, STEPS, &model_output, &sample)
     })?;
-    let mut dpm = DpmSolverMultistep::<B, 4>::new(DpmSolverMultistepConfig::new(), STEPS)
-        .map_err(|e| format!("DPM-Solver++: {e}"))?;
+    let mut dpm = Sampler::new(
+        DpmSolverMultistep::new(DpmSolverMultistepConfig::new(), STEPS)
+            .map_err(|e| format!("DPM-Solver++: {e}"))?,
+    );
     let dpm_t = time_ms(1, reps, || {
         trajectory(&mut dpm, STEPS, &model_output, &sample)
     })?;
@@ -731,7 +734,9 @@ fn train(python: &Path, quick: bool) -> Result<String, String> {
     let loss_mask = Tensor::<AD, 2>::ones([lm_batch, seq - 1], &device);
     let lm_reps = if quick { 10 } else { 5 };
     let lm_t = time_ms(2, lm_reps, || {
-        let loss = lm.lm_loss(tokens.clone(), loss_mask.clone());
+        let loss = lm
+            .lm_loss(tokens.clone(), loss_mask.clone())
+            .map_err(|e| format!("ByteLm: {e}"))?;
         let grads = GradientsParams::from_grads(loss.backward(), &lm);
         lm = lm_opt.step(lr, lm.clone(), grads);
         Ok::<(), String>(())

@@ -1,6 +1,7 @@
 //! Typed errors of preferent-data.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// What is wrong with one record (one JSONL line), independent of where it was read.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -14,7 +15,8 @@ pub enum RecordProblem {
         /// The limit in force.
         limit: usize,
     },
-    /// The line is not valid JSON.
+    /// The line is not valid JSON: the parser's message, ending in `at column C` (the 1-based
+    /// byte column within the line; the line itself is the record's, see [`DataError::Record`]).
     #[error("invalid JSON: {0}")]
     InvalidJson(String),
     /// The line is JSON but not an object.
@@ -37,10 +39,40 @@ pub enum RecordProblem {
     /// A ranked record has fewer than two responses, or responses without score or rank.
     #[error("invalid ranking: {0}")]
     InvalidRanking(String),
+    /// A conversational message whose role is not one of
+    /// [`KNOWN_ROLES`](crate::records::KNOWN_ROLES) (e.g. the typo `"asistant"`).
+    #[error("field `{field}`: unknown role `{role}` (expected one of: {})", crate::records::KNOWN_ROLES.join(", "))]
+    UnknownRole {
+        /// Dotted path of the message's role, e.g. `chosen[1].role`.
+        field: String,
+        /// The role given.
+        role: String,
+    },
+    /// A JSON object (at any depth) has the same key twice. Records are rejected rather than
+    /// taking one of the values silently.
+    #[error("duplicate key `{key}` at column {column}")]
+    DuplicateKey {
+        /// The repeated key.
+        key: String,
+        /// 1-based byte column of the line at which the parser noticed the repeat (just after the
+        /// second occurrence's value).
+        column: usize,
+    },
+    /// A numeric field that cannot be stored faithfully (NaN or ±∞: JSON has no such numbers).
+    #[error("field `{field}`: non-finite value {value}")]
+    NonFinite {
+        /// Dotted path of the field, e.g. `responses[1].score`.
+        field: String,
+        /// The value.
+        value: f64,
+    },
 }
 
 /// Any error raised by preferent-data.
-#[derive(Debug, thiserror::Error)]
+///
+/// `Clone` (the I/O source is shared through an [`Arc`]) so that a batcher's
+/// `Result<Batch, DataError>` output meets the `Clone` bound of burn's `DataLoaderBuilder`.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum DataError {
     /// A malformed record, with the file and 1-based line number it came from.
     #[error("{file}:{line}: {problem}")]
@@ -57,9 +89,9 @@ pub enum DataError {
     Io {
         /// The file concerned.
         file: String,
-        /// The underlying error.
+        /// The underlying error (shared, so that the error is `Clone`).
         #[source]
-        source: std::io::Error,
+        source: Arc<std::io::Error>,
     },
     /// A safetensors file could not be read or written, or lacks an expected tensor.
     #[error("{file}: safetensors: {problem}")]
@@ -78,6 +110,20 @@ pub enum DataError {
         expected: usize,
         /// Actual element count.
         got: usize,
+    },
+    /// A NaN or ±∞ in numeric data that is stored to or read from disk (a reference log-prob
+    /// cache, an image-pair file: caught on write and on read) or handed to a collator.
+    #[error("{file}: non-finite value {value} in `{tensor}` at index {index}")]
+    NonFinite {
+        /// The file concerned (`<memory>` for in-memory data, `<batch>` for a collator's input).
+        file: String,
+        /// The tensor (or array) holding the value, e.g. `ref_chosen_logps`.
+        tensor: String,
+        /// Flat index of the value in that tensor; for a reference cache, the pair (record)
+        /// index in dataset order.
+        index: usize,
+        /// The value (NaN, `inf` or `-inf`).
+        value: f32,
     },
     /// A reference log-prob cache whose fingerprint does not match the dataset.
     #[error("stale reference cache: dataset fingerprint {expected:016x}, cache fingerprint {found:016x}")]
@@ -122,7 +168,7 @@ impl DataError {
     pub fn io(file: impl fmt::Display, source: std::io::Error) -> Self {
         DataError::Io {
             file: file.to_string(),
-            source,
+            source: Arc::new(source),
         }
     }
 

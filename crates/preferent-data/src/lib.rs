@@ -8,7 +8,11 @@
 //!   image pairs (Pick-a-Pic, safetensors); each with id, tags and free metadata.
 //! - [`jsonl`]: TRL's standard and conversational JSONL, streamed line by line with typed
 //!   per-line errors ([`DataError::Record`]: file, line, problem), fail-fast or skip-and-count,
-//!   and a [`ReadReport`]; a writer for round trips; a [`ChatTemplate`] hook.
+//!   and a [`ReadReport`]; a writer for round trips; a [`ChatTemplate`] hook. Strict on what
+//!   would otherwise be trained on silently: a **duplicate key** in any object rejects the line
+//!   ([`RecordProblem::DuplicateKey`]; never "last value wins"), as do message roles outside
+//!   [`records::KNOWN_ROLES`] and rankings of fewer than two responses; the writer refuses
+//!   records the reader would reject (e.g. NaN scores).
 //! - [`tokenizer`]: the [`Tokenizer`] trait, a byte-level [`ByteTokenizer`] and, with the
 //!   `hf-tokenizers` feature, `HfTokenizer` for HuggingFace `tokenizer.json` files.
 //! - `parquet_reader` (feature `parquet`): the same records streamed from Parquet files, as the
@@ -16,8 +20,12 @@
 //! - [`transform`]: ranked → pairs, curriculum (Curry-DPO), label-flip noise, splits, dedup,
 //!   per-tag subsets and metric tables — seeded ([`SplitMix64`]) and accounting for every record.
 //! - [`batch`]: burn `Dataset` / `Batcher` implementations producing `[prompt+chosen ;
-//!   prompt+rejected]` batches with completion masks, KTO batches and `[B, K, T]` ranked batches.
-//! - [`ref_cache`]: reference log-probs in safetensors keyed by a dataset fingerprint.
+//!   prompt+rejected]` batches with completion masks, KTO batches and `[B, K, T]` ranked batches;
+//!   their `Result<Batch, DataError>` outputs are `Clone`, so they plug into burn's
+//!   `DataLoaderBuilder` (workers, shuffling). A model fed these batches must be built for the
+//!   tokenizer's [`Tokenizer::vocab_size`] (the byte tokenizer's BOS/EOS/PAD are ids 256–258).
+//! - [`ref_cache`]: reference log-probs in safetensors keyed by a dataset fingerprint; NaN and
+//!   ±∞ are rejected on write and on read ([`DataError::NonFinite`]).
 //!
 //! # Example
 //! ```

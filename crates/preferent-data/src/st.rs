@@ -20,7 +20,20 @@ fn st_err(file: &str, e: impl std::fmt::Display) -> DataError {
     }
 }
 
-/// Serialises `tensors` with `metadata` into safetensors bytes.
+/// The first NaN or ±∞ of `data`, as a [`DataError::NonFinite`] naming `file` and `tensor`.
+pub(crate) fn check_finite(file: &str, tensor: &str, data: &[f32]) -> Result<(), DataError> {
+    match data.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(index) => Err(DataError::NonFinite {
+            file: file.to_string(),
+            tensor: tensor.to_string(),
+            index,
+            value: data[index],
+        }),
+    }
+}
+
+/// Serialises `tensors` with `metadata` into safetensors bytes; every value must be finite.
 pub(crate) fn serialize_f32(
     tensors: &[F32Tensor],
     metadata: HashMap<String, String>,
@@ -32,6 +45,7 @@ pub(crate) fn serialize_f32(
         .collect();
     let mut views = Vec::with_capacity(tensors.len());
     for (t, b) in tensors.iter().zip(&bytes) {
+        check_finite(file, &t.name, &t.data)?;
         let expected: usize = t.shape.iter().product();
         if expected != t.data.len() {
             return Err(DataError::Shape {
@@ -74,7 +88,7 @@ impl<'a> Loaded<'a> {
             .ok_or_else(|| st_err(&self.file, format!("missing metadata entry `{key}`")))
     }
 
-    /// Reads an `f32` tensor: (shape, values).
+    /// Reads an `f32` tensor: (shape, values); every value must be finite.
     pub fn f32(&self, name: &str) -> Result<(Vec<usize>, Vec<f32>), DataError> {
         let view = self
             .st
@@ -90,7 +104,8 @@ impl<'a> Loaded<'a> {
             .data()
             .chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
+            .collect::<Vec<f32>>();
+        check_finite(&self.file, name, &data)?;
         Ok((view.shape().to_vec(), data))
     }
 

@@ -7,7 +7,8 @@ use preferent_data::transform::{
     subsets_by_tag, train_test_split, IterationSplit, PairingStrategy,
 };
 use preferent_data::{
-    read_jsonl, DataError, JsonlReaderConfig, PairRecord, RankedRecord, Record, SplitMix64,
+    read_jsonl, DataError, JsonlReaderConfig, PairRecord, RankedRecord, RankedResponse, Record,
+    SplitMix64,
 };
 
 fn load<T: Record>(name: &str) -> Vec<T> {
@@ -44,7 +45,11 @@ fn splitmix64_value_stability() {
 
 #[test]
 fn ranked_to_pairs_all_pairs_and_best_vs_each_match_reference() {
-    let ranked: Vec<RankedRecord> = load("ranked.jsonl");
+    let mut ranked: Vec<RankedRecord> = load("ranked.jsonl");
+    // Built in code (the reader rejects one-response rankings): yields no pair.
+    let mut lonely = RankedRecord::new("Lonely", vec![RankedResponse::scored("only one", 3.0)]);
+    lonely.meta.id = Some("r3".into());
+    ranked.push(lonely);
     let (all, rep) = ranked_to_pairs(&ranked, PairingStrategy::AllPairs);
     // generate.py: "all pairs"
     assert_eq!(

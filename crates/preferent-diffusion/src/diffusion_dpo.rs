@@ -18,10 +18,12 @@
 //! `diffusers/examples/research_projects/diffusion_dpo/train_diffusion_dpo.py`.
 
 use burn::config::Config;
-use burn::tensor::{backend::Backend, ElementConversion, Tensor};
+use burn::tensor::{backend::Backend, Tensor};
+use preferent_losses::base::PreferenceLoss;
 use preferent_losses::numerics::log_sigmoid;
+use preferent_losses::output::{FiniteWatch, LossOutput};
 
-use crate::error::DiffusionError;
+use crate::error::LossError;
 
 /// Hyperparameters of [`diffusion_dpo_loss`].
 #[derive(Config, Debug)]
@@ -32,15 +34,85 @@ pub struct DiffusionDpoConfig {
     pub beta: f64,
 }
 
-/// Detached metrics of [`diffusion_dpo_loss`], as the reference scripts log them.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DiffusionDpoMetrics {
-    /// Mean squared denoising error of the policy, over winners and losers.
-    pub model_mse: f64,
-    /// Mean squared denoising error of the frozen reference, over winners and losers.
-    pub ref_mse: f64,
-    /// Fraction of pairs with `inside > 0` (the implicit preference agrees with the label).
-    pub implicit_acc: f64,
+preferent_losses::scalar_metrics! {
+    /// Detached metrics of [`diffusion_dpo_loss`], as the reference scripts log them (`[1]`
+    /// tensors; read them with `read()`).
+    pub struct DiffusionDpoMetrics => DiffusionDpoMetricsHost {
+        /// Mean squared denoising error of the policy, over winners and losers.
+        model_mse: "model_mse",
+        /// Mean squared denoising error of the frozen reference, over winners and losers.
+        ref_mse: "ref_mse",
+        /// Fraction of pairs with `inside > 0` (the implicit preference agrees with the label).
+        implicit_acc: "implicit_acc",
+    }
+}
+
+impl DiffusionDpoConfig {
+    /// Checks β.
+    ///
+    /// # Errors
+    /// [`LossError::InvalidParameter`] for β ≤ 0 or non-finite β.
+    pub fn validate(&self) -> Result<(), LossError> {
+        if !(self.beta.is_finite() && self.beta > 0.0) {
+            return Err(LossError::InvalidParameter {
+                name: "beta",
+                value: self.beta,
+                requirement: "finite and > 0",
+            });
+        }
+        Ok(())
+    }
+}
+
+preferent_losses::validated_loss! {
+    /// Diffusion-DPO, validated ([`DiffusionDpoConfig::init`]); see [`diffusion_dpo_loss`].
+    DiffusionDpoConfig => DiffusionDpoLoss
+}
+
+/// One Diffusion-DPO batch: the policy's and the frozen reference's ε-predictions on the noised
+/// winner and loser of each pair, and the shared noise.
+///
+/// # Shapes
+/// Every tensor `[B, …]` (equal shapes, `D ≥ 2`; images are `[B, C, H, W]`).
+#[derive(Debug, Clone)]
+pub struct DiffusionDpoBatch<B: Backend, const D: usize> {
+    /// ε_θ(x_t^w, t, c).
+    pub model_w: Tensor<B, D>,
+    /// ε_θ(x_t^l, t, c).
+    pub model_l: Tensor<B, D>,
+    /// ε_ref(x_t^w, t, c) (detached inside the loss).
+    pub ref_w: Tensor<B, D>,
+    /// ε_ref(x_t^l, t, c).
+    pub ref_l: Tensor<B, D>,
+    /// The noise ε shared by the pair.
+    pub noise: Tensor<B, D>,
+}
+
+/// The one-interface form on image batches (`[B, C, H, W]`); [`DiffusionDpoLoss::forward`]
+/// takes any rank.
+impl<B: Backend> PreferenceLoss<B> for DiffusionDpoLoss {
+    type Batch = DiffusionDpoBatch<B, 4>;
+    type Metrics = DiffusionDpoMetrics<B>;
+
+    fn forward(
+        &self,
+        batch: DiffusionDpoBatch<B, 4>,
+    ) -> Result<LossOutput<B, DiffusionDpoMetrics<B>>, LossError> {
+        diffusion_dpo_forward(batch, &self.config)
+    }
+}
+
+impl DiffusionDpoLoss {
+    /// Evaluates one batch of any rank (see [`diffusion_dpo_loss`] for the formula).
+    ///
+    /// # Errors
+    /// As [`diffusion_dpo_loss`].
+    pub fn forward<B: Backend, const D: usize>(
+        &self,
+        batch: DiffusionDpoBatch<B, D>,
+    ) -> Result<LossOutput<B, DiffusionDpoMetrics<B>>, LossError> {
+        diffusion_dpo_forward(batch, &self.config)
+    }
 }
 
 /// Diffusion-DPO loss from the policy's and the reference's ε-predictions on a pair batch.
@@ -55,8 +127,9 @@ pub struct DiffusionDpoMetrics {
 /// - returns a loss of shape `[1]`.
 ///
 /// # Errors
-/// [`DiffusionError::ShapeMismatch`] when the shapes differ, [`DiffusionError::EmptyBatch`] for
-/// `B = 0`, [`DiffusionError::InvalidParameter`] for `β ≤ 0` or non-finite β.
+/// [`LossError::ShapeMismatch`] when the shapes differ, [`LossError::EmptyBatch`] for
+/// `B = 0`, [`LossError::InvalidParameter`] for `β ≤ 0` or non-finite β. NaN/±∞ inputs give
+/// the detached [`LossOutput::non_finite`] flag (no host read).
 ///
 /// # References
 /// arXiv 2311.12908; see the module docs.
@@ -67,14 +140,27 @@ pub fn diffusion_dpo_loss<B: Backend, const D: usize>(
     ref_l: Tensor<B, D>,
     noise: Tensor<B, D>,
     config: &DiffusionDpoConfig,
-) -> Result<(Tensor<B, 1>, DiffusionDpoMetrics), DiffusionError> {
-    if !(config.beta.is_finite() && config.beta > 0.0) {
-        return Err(DiffusionError::InvalidParameter {
-            name: "beta",
-            value: config.beta,
-            requirement: "finite and > 0",
-        });
-    }
+) -> Result<LossOutput<B, DiffusionDpoMetrics<B>>, LossError> {
+    config.init()?.forward(DiffusionDpoBatch {
+        model_w,
+        model_l,
+        ref_w,
+        ref_l,
+        noise,
+    })
+}
+
+fn diffusion_dpo_forward<B: Backend, const D: usize>(
+    batch: DiffusionDpoBatch<B, D>,
+    config: &DiffusionDpoConfig,
+) -> Result<LossOutput<B, DiffusionDpoMetrics<B>>, LossError> {
+    let DiffusionDpoBatch {
+        model_w,
+        model_l,
+        ref_w,
+        ref_l,
+        noise,
+    } = batch;
     let expected = noise.dims().to_vec();
     for (name, t) in [
         ("model_w", &model_w),
@@ -83,7 +169,7 @@ pub fn diffusion_dpo_loss<B: Backend, const D: usize>(
         ("ref_l", &ref_l),
     ] {
         if t.dims().to_vec() != expected {
-            return Err(DiffusionError::ShapeMismatch {
+            return Err(LossError::ShapeMismatch {
                 name,
                 actual: t.dims().to_vec(),
                 expected,
@@ -92,8 +178,14 @@ pub fn diffusion_dpo_loss<B: Backend, const D: usize>(
     }
     let batch = expected[0];
     if expected.iter().product::<usize>() == 0 {
-        return Err(DiffusionError::EmptyBatch { name: "noise" });
+        return Err(LossError::EmptyBatch { name: "noise" });
     }
+    let watch = FiniteWatch::new()
+        .watch(&model_w)
+        .watch(&model_l)
+        .watch(&ref_w)
+        .watch(&ref_l)
+        .watch(&noise);
     let per_pair = |pred: Tensor<B, D>| -> Tensor<B, 1> {
         (pred - noise.clone())
             .powf_scalar(2.0)
@@ -111,23 +203,18 @@ pub fn diffusion_dpo_loss<B: Backend, const D: usize>(
     let inside = (model_diff - ref_diff).mul_scalar(-config.beta);
     let loss = log_sigmoid(inside.clone()).mean().neg();
 
-    let host = |t: Tensor<B, 1>| -> f64 { t.into_scalar().elem::<f64>() };
-    let model_mse = host((e_model_w + e_model_l).detach().mean()) * 0.5;
-    let ref_mse = host((e_ref_w + e_ref_l).mean()) * 0.5;
-    let implicit_acc = host(inside.detach().greater_elem(0.0).float().mean());
-    Ok((
-        loss,
-        DiffusionDpoMetrics {
-            model_mse,
-            ref_mse,
-            implicit_acc,
-        },
-    ))
+    let metrics = DiffusionDpoMetrics {
+        model_mse: (e_model_w + e_model_l).detach().mean().mul_scalar(0.5),
+        ref_mse: (e_ref_w + e_ref_l).mean().mul_scalar(0.5),
+        implicit_acc: inside.detach().greater_elem(0.0).float().mean(),
+    };
+    Ok(LossOutput::new(loss, metrics, watch))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::DiffusionError;
     use preferent_testkit::{
         assert_close, device, finite_difference, tensor, to_vec, TestAutodiffBackend, TestBackend,
     };
@@ -168,7 +255,9 @@ mod tests {
     fn golden_value_and_metrics() {
         let d = device();
         let t = |v: &[f64]| tensor::<TestBackend, 4>(v, [2, 1, 2, 2], &d);
-        let (loss, m) = diffusion_dpo_loss(
+        let LossOutput {
+            loss, metrics: m, ..
+        } = diffusion_dpo_loss(
             t(&MW),
             t(&ML),
             t(&RW),
@@ -179,14 +268,16 @@ mod tests {
         .unwrap();
         assert_close(&to_vec(loss), &[0.6512900218417218], 1e-5, 1e-6);
         assert_close(&[host_loss(&MW, 5.0)], &[0.6512900218417218], 1e-12, 0.0);
-        assert_close(&[m.implicit_acc], &[0.5], 0.0, 1e-12);
+        assert_close(&[m.read().implicit_acc], &[0.5], 0.0, 1e-12);
     }
 
     #[test]
     fn identical_policy_and_reference_gives_ln2() {
         let d = device();
         let t = |v: &[f64]| tensor::<TestBackend, 4>(v, [2, 1, 2, 2], &d);
-        let (loss, m) = diffusion_dpo_loss(
+        let LossOutput {
+            loss, metrics: m, ..
+        } = diffusion_dpo_loss(
             t(&MW),
             t(&ML),
             t(&MW),
@@ -196,6 +287,7 @@ mod tests {
         )
         .unwrap();
         assert_close(&to_vec(loss), &[std::f64::consts::LN_2], 1e-6, 0.0);
+        let m = m.read();
         assert_close(&[m.model_mse], &[m.ref_mse], 1e-6, 0.0);
     }
 
@@ -204,7 +296,7 @@ mod tests {
         let d = device();
         let ta = |v: &[f64]| tensor::<TestAutodiffBackend, 4>(v, [2, 1, 2, 2], &d);
         let mw = ta(&MW).require_grad();
-        let (loss, _) = diffusion_dpo_loss(
+        let LossOutput { loss, .. } = diffusion_dpo_loss(
             mw.clone(),
             ta(&ML),
             ta(&RW),
@@ -223,7 +315,7 @@ mod tests {
     fn extreme_beta_stays_finite() {
         let d = device();
         let t = |v: &[f64]| tensor::<TestBackend, 4>(v, [2, 1, 2, 2], &d);
-        let (loss, _) = diffusion_dpo_loss(
+        let LossOutput { loss, .. } = diffusion_dpo_loss(
             t(&MW),
             t(&ML),
             t(&RW),

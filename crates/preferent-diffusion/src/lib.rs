@@ -11,5 +11,8 @@
 pub mod diffusion_dpo;
 pub mod error;
 
-pub use diffusion_dpo::{diffusion_dpo_loss, DiffusionDpoConfig, DiffusionDpoMetrics};
-pub use error::DiffusionError;
+pub use diffusion_dpo::{
+    diffusion_dpo_loss, DiffusionDpoBatch, DiffusionDpoConfig, DiffusionDpoLoss,
+    DiffusionDpoMetrics, DiffusionDpoMetricsHost,
+};
+pub use error::{DiffusionError, LossError};

@@ -4,12 +4,12 @@
 use burn::config::Config;
 use burn::tensor::{backend::Backend, Tensor};
 
-use crate::beyond_checks::{
-    finite_tensor, fraction, host, mean, non_empty, non_negative, same_shape,
-};
+use crate::base::{dmean, frac_greater, PreferenceLoss};
+use crate::beyond_checks::{finite_tensor, non_empty, non_negative, same_shape};
 use crate::error::LossError;
 use crate::numerics::log_sigmoid;
-use crate::output::LossOutput;
+use crate::output::{FiniteWatch, LossOutput};
+use crate::{scalar_metrics, validated_loss};
 
 /// Hyperparameters of [`bradley_terry_loss`]. Defaults from TRL `RewardConfig`.
 #[derive(Config, Debug)]
@@ -33,19 +33,52 @@ impl BradleyTerryConfig {
     }
 }
 
-/// Detached reward-model metrics.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BradleyTerryMetrics {
-    /// `accuracy`: fraction of pairs with r_c > r_r (ties count 0), as TRL's `compute_accuracy`.
-    pub accuracy: f64,
-    /// Mean of r_c − r_r.
-    pub margin: f64,
-    /// Mean chosen reward.
-    pub rewards_chosen: f64,
-    /// Mean rejected reward.
-    pub rewards_rejected: f64,
-    /// The centering penalty `mean((r_c + r_r)²)` before weighting.
-    pub center_penalty: f64,
+scalar_metrics! {
+    /// Detached reward-model metrics, `[1]` tensors.
+    pub struct BradleyTerryMetrics => BradleyTerryMetricsHost {
+        /// `accuracy`: fraction of pairs with r_c > r_r (ties count 0), as TRL's
+        /// `compute_accuracy`.
+        accuracy: "accuracy",
+        /// Mean of r_c − r_r.
+        margin: "margin",
+        /// Mean chosen reward.
+        rewards_chosen: "rewards/chosen",
+        /// Mean rejected reward.
+        rewards_rejected: "rewards/rejected",
+        /// The centering penalty `mean((r_c + r_r)²)` before weighting.
+        center_penalty: "center_penalty",
+    }
+}
+
+validated_loss! {
+    /// Bradley–Terry, validated ([`BradleyTerryConfig::init`]); see [`bradley_terry_loss`].
+    BradleyTerryConfig => BradleyTerryLoss
+}
+
+/// One reward-model batch: scalar rewards of (chosen, rejected) pairs.
+///
+/// # Shapes
+/// Every tensor `[B]`.
+#[derive(Debug, Clone)]
+pub struct BradleyTerryBatch<B: Backend> {
+    /// Rewards of the chosen completions.
+    pub rewards_chosen: Tensor<B, 1>,
+    /// Rewards of the rejected completions.
+    pub rewards_rejected: Tensor<B, 1>,
+    /// Optional per-pair margin (TRL's `margin` column).
+    pub margin: Option<Tensor<B, 1>>,
+}
+
+impl<B: Backend> PreferenceLoss<B> for BradleyTerryLoss {
+    type Batch = BradleyTerryBatch<B>;
+    type Metrics = BradleyTerryMetrics<B>;
+
+    fn forward(
+        &self,
+        batch: BradleyTerryBatch<B>,
+    ) -> Result<LossOutput<B, BradleyTerryMetrics<B>>, LossError> {
+        bradley_terry_forward(batch, &self.config)
+    }
 }
 
 /// Pairwise Bradley-Terry loss for training a scalar reward model.
@@ -71,8 +104,23 @@ pub fn bradley_terry_loss<B: Backend>(
     rewards_rejected: Tensor<B, 1>,
     margin: Option<Tensor<B, 1>>,
     config: &BradleyTerryConfig,
-) -> Result<LossOutput<B, BradleyTerryMetrics>, LossError> {
-    config.validate()?;
+) -> Result<LossOutput<B, BradleyTerryMetrics<B>>, LossError> {
+    config.init()?.forward(BradleyTerryBatch {
+        rewards_chosen,
+        rewards_rejected,
+        margin,
+    })
+}
+
+fn bradley_terry_forward<B: Backend>(
+    batch: BradleyTerryBatch<B>,
+    config: &BradleyTerryConfig,
+) -> Result<LossOutput<B, BradleyTerryMetrics<B>>, LossError> {
+    let BradleyTerryBatch {
+        rewards_chosen,
+        rewards_rejected,
+        margin,
+    } = batch;
     let dims = rewards_chosen.dims();
     non_empty("rewards_chosen", &dims)?;
     same_shape("rewards_rejected", &rewards_rejected.dims(), &dims)?;
@@ -86,6 +134,10 @@ pub fn bradley_terry_loss<B: Backend>(
             finite_tensor("margin", m)?;
         }
     }
+    let watch = FiniteWatch::new()
+        .watch(&rewards_chosen)
+        .watch(&rewards_rejected)
+        .watch_opt(margin.as_ref());
     let diff = rewards_chosen.clone() - rewards_rejected.clone();
     let logits = match margin {
         Some(m) => diff.clone() - m,
@@ -98,15 +150,14 @@ pub fn bradley_terry_loss<B: Backend>(
     if let Some(c) = config.center_rewards_coefficient {
         loss = loss + center.clone().mul_scalar(c);
     }
-    let d = host(diff);
     let metrics = BradleyTerryMetrics {
-        accuracy: fraction(d.iter().map(|&v| v > 0.0)),
-        margin: mean(&d),
-        rewards_chosen: mean(&host(rewards_chosen)),
-        rewards_rejected: mean(&host(rewards_rejected)),
-        center_penalty: host(center)[0],
+        accuracy: frac_greater(&rewards_chosen, &rewards_rejected),
+        margin: dmean(&diff),
+        rewards_chosen: dmean(&rewards_chosen),
+        rewards_rejected: dmean(&rewards_rejected),
+        center_penalty: center.detach(),
     };
-    Ok(LossOutput { loss, metrics })
+    Ok(LossOutput::new(loss, metrics, watch))
 }
 
 #[cfg(test)]
@@ -130,7 +181,7 @@ mod tests {
         let out = bradley_terry_loss(rc(), rr(), None, &BradleyTerryConfig::new()).unwrap();
         assert_close(&to_vec(out.loss), &[160.53609717045168], 1e-5, 1e-4);
         assert_close(
-            &[out.metrics.accuracy, out.metrics.margin],
+            &[out.metrics.read().accuracy, out.metrics.read().margin],
             &[0.4, 69.96],
             1e-5,
             1e-4,

@@ -4,10 +4,12 @@
 use burn::config::Config;
 use burn::tensor::{backend::Backend, Tensor};
 
-use crate::beyond_checks::{finite_tensor, host, mean, same_shape};
+use crate::base::PreferenceLoss;
+use crate::beyond_checks::{finite_tensor, host, same_shape};
 use crate::error::LossError;
 use crate::numerics::logsumexp;
-use crate::output::LossOutput;
+use crate::output::{FiniteWatch, LossOutput};
+use crate::{scalar_metrics, validated_loss};
 
 /// Hyperparameters of [`brain_loss`]. BRAIn itself has none beyond the sample count n, which is
 /// the second input dimension (the paper's experiments draw several samples per prompt from the
@@ -36,16 +38,55 @@ pub enum BrainTarget<B: Backend> {
     Weights(Tensor<B, 2>),
 }
 
-/// Detached BRAIn metrics.
-#[derive(Debug, Clone, PartialEq)]
-pub struct BrainMetrics {
-    /// Mean KL(α ‖ β(θ)) over prompts (the loss minus the target entropy).
-    pub kl: f64,
-    /// Mean effective sample size `1 / Σ_i α_i²` of the target weights (between 1 and n).
-    pub effective_sample_size: f64,
-    /// Fraction of prompts where the policy's self-normalised weights β(θ) and the target α put
-    /// their largest weight on the same sample.
-    pub argmax_agreement: f64,
+scalar_metrics! {
+    /// Detached BRAIn metrics, `[1]` tensors.
+    pub struct BrainMetrics => BrainMetricsHost {
+        /// Mean KL(α ‖ β(θ)) over prompts (the loss minus the target entropy).
+        kl: "kl",
+        /// Mean effective sample size `1 / Σ_i α_i²` of the target weights (between 1 and n).
+        effective_sample_size: "effective_sample_size",
+        /// Fraction of prompts where the policy's self-normalised weights β(θ) and the target α
+        /// put their largest weight on the same sample.
+        argmax_agreement: "argmax_agreement",
+    }
+}
+
+impl BrainConfig {
+    /// BRAIn has no range-checked hyperparameters; present for the shared `init()`.
+    ///
+    /// # Errors
+    /// Never.
+    pub fn validate(&self) -> Result<(), LossError> {
+        Ok(())
+    }
+}
+
+validated_loss! {
+    /// BRAIn, validated ([`BrainConfig::init`]); see [`brain_loss`] for the formula.
+    BrainConfig => BrainLoss
+}
+
+/// One BRAIn batch: n samples per prompt with policy and proposal log-probs and the target.
+///
+/// # Shapes
+/// Every tensor `[B, n]`.
+#[derive(Debug, Clone)]
+pub struct BrainBatch<B: Backend> {
+    /// log π_θ(y_i | x).
+    pub policy_logps: Tensor<B, 2>,
+    /// log q(y_i | x) of the proposal that drew the samples.
+    pub proposal_logps: Tensor<B, 2>,
+    /// The distillation target.
+    pub target: BrainTarget<B>,
+}
+
+impl<B: Backend> PreferenceLoss<B> for BrainLoss {
+    type Batch = BrainBatch<B>;
+    type Metrics = BrainMetrics<B>;
+
+    fn forward(&self, batch: BrainBatch<B>) -> Result<LossOutput<B, BrainMetrics<B>>, LossError> {
+        brain_forward(batch, &self.config)
+    }
 }
 
 /// BRAIn loss: cross-entropy between the posterior weights and the policy's self-normalised
@@ -76,7 +117,23 @@ pub fn brain_loss<B: Backend>(
     proposal_logps: Tensor<B, 2>,
     target: BrainTarget<B>,
     config: &BrainConfig,
-) -> Result<LossOutput<B, BrainMetrics>, LossError> {
+) -> Result<LossOutput<B, BrainMetrics<B>>, LossError> {
+    config.init()?.forward(BrainBatch {
+        policy_logps,
+        proposal_logps,
+        target,
+    })
+}
+
+fn brain_forward<B: Backend>(
+    batch: BrainBatch<B>,
+    config: &BrainConfig,
+) -> Result<LossOutput<B, BrainMetrics<B>>, LossError> {
+    let BrainBatch {
+        policy_logps,
+        proposal_logps,
+        target,
+    } = batch;
     let dims = policy_logps.dims();
     if dims.contains(&0) {
         return Err(LossError::EmptyBatch {
@@ -113,6 +170,16 @@ pub fn brain_loss<B: Backend>(
             BrainTarget::Weights(w) => finite_tensor("weights", w)?,
         }
     }
+    let mut watch = FiniteWatch::new()
+        .watch(&policy_logps)
+        .watch(&proposal_logps);
+    watch = match &target {
+        BrainTarget::Posterior {
+            sft_logps,
+            reward_log_likelihood,
+        } => watch.watch(sft_logps).watch(reward_log_likelihood),
+        BrainTarget::Weights(w) => watch.watch(w),
+    };
     let alpha = match target {
         BrainTarget::Posterior {
             sft_logps,
@@ -148,34 +215,24 @@ pub fn brain_loss<B: Backend>(
     let per_row = (alpha.clone() * log_beta.clone()).sum_dim(1).neg(); // [B, 1]
     let loss = per_row.clone().mean();
 
-    let a = host(alpha);
-    let lb = host(log_beta);
-    let ce = host(per_row);
-    let mut kl = Vec::with_capacity(b);
-    let mut ess = Vec::with_capacity(b);
-    let mut agree = 0usize;
-    let argmax = |v: &[f64]| {
-        v.iter()
-            .enumerate()
-            .fold(
-                (0, f64::NEG_INFINITY),
-                |acc, (i, &x)| if x > acc.1 { (i, x) } else { acc },
-            )
-            .0
-    };
-    for r in 0..b {
-        let row = &a[r * n..(r + 1) * n];
-        let entropy: f64 = row.iter().filter(|&&p| p > 0.0).map(|p| -p * p.ln()).sum();
-        kl.push(ce[r] - entropy);
-        ess.push(1.0 / row.iter().map(|p| p * p).sum::<f64>());
-        agree += usize::from(argmax(row) == argmax(&lb[r * n..(r + 1) * n]));
-    }
+    // Metrics on the device: H(α) with 0·log 0 = 0, ESS, argmax agreement (first max wins).
+    let a = alpha.detach();
+    let entropy = (a.clone() * a.clone().clamp_min(1e-30).log())
+        .sum_dim(1)
+        .neg(); // [B, 1]
+    let kl = (per_row.detach() - entropy).mean();
+    let ess = a.clone().square().sum_dim(1).recip().mean();
+    let agree = a
+        .argmax(1)
+        .equal(log_beta.detach().argmax(1))
+        .float()
+        .mean();
     let metrics = BrainMetrics {
-        kl: mean(&kl),
-        effective_sample_size: mean(&ess),
-        argmax_agreement: agree as f64 / b as f64,
+        kl,
+        effective_sample_size: ess,
+        argmax_agreement: agree,
     };
-    Ok(LossOutput { loss, metrics })
+    Ok(LossOutput::new(loss, metrics, watch))
 }
 
 #[cfg(test)]
@@ -211,7 +268,10 @@ mod tests {
         .unwrap();
         assert_close(&to_vec(out.loss), &[0.7018796551868701], 1e-4, 1e-5);
         assert_close(
-            &[out.metrics.kl, out.metrics.effective_sample_size],
+            &[
+                out.metrics.read().kl,
+                out.metrics.read().effective_sample_size,
+            ],
             &[0.16781496498481893, 1.7765307962260735],
             1e-3,
             1e-5,

@@ -4,12 +4,12 @@
 use burn::config::Config;
 use burn::tensor::{backend::Backend, Bool, Tensor};
 
-use crate::beyond_checks::{
-    finite_tensor, host, host_bool, mean, non_empty, non_negative, positive, same_shape,
-};
+use crate::base::{read_scalars, LossMetrics, PreferenceLoss};
+use crate::beyond_checks::{finite_tensor, non_empty, non_negative, positive, same_shape};
 use crate::error::LossError;
 use crate::numerics::log_sigmoid;
-use crate::output::LossOutput;
+use crate::output::{FiniteWatch, LossOutput};
+use crate::validated_loss;
 
 /// The per-example KTO loss shape (TRL `KTOConfig.loss_type`).
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
@@ -62,14 +62,30 @@ pub struct KtoKlLogps<B: Backend> {
     pub reference: Tensor<B, 1>,
 }
 
-/// Detached KTO metrics (the names TRL's KTO trainer logs).
-#[derive(Debug, Clone, PartialEq)]
-pub struct KtoMetrics {
+/// Detached KTO metrics (the names TRL's KTO trainer logs), `[1]` tensors; read them with
+/// [`KtoMetrics::read`].
+#[derive(Debug, Clone)]
+pub struct KtoMetrics<B: Backend> {
     /// `kl`: the reference point z actually used (after the clamp at 0; 0 without KL inputs).
+    pub kl: Tensor<B, 1>,
+    /// `rewards/chosen`: mean β·r over desirable rows (NaN if there are none).
+    pub rewards_chosen: Tensor<B, 1>,
+    /// `rewards/rejected`: mean β·r over undesirable rows (NaN if there are none).
+    pub rewards_rejected: Tensor<B, 1>,
+    /// Number of desirable rows.
+    pub num_desirable: Tensor<B, 1>,
+    /// Number of undesirable rows.
+    pub num_undesirable: Tensor<B, 1>,
+}
+
+/// Host copy of [`KtoMetrics`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct KtoMetricsHost {
+    /// `kl`: the reference point z used.
     pub kl: f64,
-    /// `rewards/chosen`: mean β·r over desirable rows (`None` if there are none).
+    /// `rewards/chosen` (`None` without desirable rows).
     pub rewards_chosen: Option<f64>,
-    /// `rewards/rejected`: mean β·r over undesirable rows (`None` if there are none).
+    /// `rewards/rejected` (`None` without undesirable rows).
     pub rewards_rejected: Option<f64>,
     /// `rewards/margins`: chosen minus rejected mean reward, when both exist.
     pub rewards_margins: Option<f64>,
@@ -77,6 +93,71 @@ pub struct KtoMetrics {
     pub num_desirable: usize,
     /// Number of undesirable rows.
     pub num_undesirable: usize,
+}
+
+impl<B: Backend> KtoMetrics<B> {
+    /// Reads every metric back with one device transfer.
+    pub fn read(&self) -> KtoMetricsHost {
+        let v = read_scalars(&[
+            &self.kl,
+            &self.rewards_chosen,
+            &self.rewards_rejected,
+            &self.num_desirable,
+            &self.num_undesirable,
+        ]);
+        let (nd, nu) = (v[3].round() as usize, v[4].round() as usize);
+        let rc = (nd > 0).then_some(v[1]);
+        let rr = (nu > 0).then_some(v[2]);
+        KtoMetricsHost {
+            kl: v[0],
+            rewards_chosen: rc,
+            rewards_rejected: rr,
+            rewards_margins: rc.zip(rr).map(|(a, b)| a - b),
+            num_desirable: nd,
+            num_undesirable: nu,
+        }
+    }
+}
+
+impl<B: Backend> LossMetrics for KtoMetrics<B> {
+    fn to_log(&self) -> Vec<(&'static str, f64)> {
+        let h = self.read();
+        let mut v = vec![("kl", h.kl)];
+        v.extend(h.rewards_chosen.map(|x| ("rewards/chosen", x)));
+        v.extend(h.rewards_rejected.map(|x| ("rewards/rejected", x)));
+        v.extend(h.rewards_margins.map(|x| ("rewards/margins", x)));
+        v
+    }
+}
+
+validated_loss! {
+    /// KTO, validated ([`KtoConfig::init`]); see [`kto_loss`] for the formula.
+    KtoConfig => KtoLoss
+}
+
+/// One KTO batch of unpaired completions.
+///
+/// # Shapes
+/// `policy_logps`, `reference_logps`, `desirable`: `[B]`; `kl`: `[M]` each.
+#[derive(Debug, Clone)]
+pub struct KtoBatch<B: Backend> {
+    /// Summed policy log-probs `lp_θ(y_i)`.
+    pub policy_logps: Tensor<B, 1>,
+    /// Summed reference log-probs `lp_ref(y_i)`.
+    pub reference_logps: Tensor<B, 1>,
+    /// True where `y_i` is desirable.
+    pub desirable: Tensor<B, 1, Bool>,
+    /// The mismatched pairs that estimate the KL reference point (`None`: z = 0).
+    pub kl: Option<KtoKlLogps<B>>,
+}
+
+impl<B: Backend> PreferenceLoss<B> for KtoLoss {
+    type Batch = KtoBatch<B>;
+    type Metrics = KtoMetrics<B>;
+
+    fn forward(&self, batch: KtoBatch<B>) -> Result<LossOutput<B, KtoMetrics<B>>, LossError> {
+        kto_forward(batch, &self.config)
+    }
 }
 
 /// KTO loss over a batch of unpaired completions.
@@ -107,8 +188,25 @@ pub fn kto_loss<B: Backend>(
     desirable: Tensor<B, 1, Bool>,
     kl: Option<KtoKlLogps<B>>,
     config: &KtoConfig,
-) -> Result<LossOutput<B, KtoMetrics>, LossError> {
-    config.validate()?;
+) -> Result<LossOutput<B, KtoMetrics<B>>, LossError> {
+    config.init()?.forward(KtoBatch {
+        policy_logps,
+        reference_logps,
+        desirable,
+        kl,
+    })
+}
+
+fn kto_forward<B: Backend>(
+    batch: KtoBatch<B>,
+    config: &KtoConfig,
+) -> Result<LossOutput<B, KtoMetrics<B>>, LossError> {
+    let KtoBatch {
+        policy_logps,
+        reference_logps,
+        desirable,
+        kl,
+    } = batch;
     let dims = policy_logps.dims();
     non_empty("policy_logps", &dims)?;
     same_shape("reference_logps", &reference_logps.dims(), &dims)?;
@@ -126,49 +224,45 @@ pub fn kto_loss<B: Backend>(
         }
     }
     let beta = config.beta;
-    let z = match (&kl, config.loss_type) {
+    let device = policy_logps.device();
+    let mut watch = FiniteWatch::new()
+        .watch(&policy_logps)
+        .watch(&reference_logps);
+    // z stays on the device (detached, clamped at 0): no host read per step.
+    let z: Tensor<B, 1> = match (&kl, config.loss_type) {
         (Some(kl), KtoLossType::Kto) => {
-            host((kl.policy.clone() - kl.reference.clone()).mean())[0].max(0.0)
+            watch = watch.watch(&kl.policy).watch(&kl.reference);
+            (kl.policy.clone() - kl.reference.clone())
+                .mean()
+                .clamp_min(0.0)
+                .detach()
         }
-        _ => 0.0,
+        _ => Tensor::zeros([1], &device),
     };
     let r = policy_logps - reference_logps;
-    let x = r.clone().sub_scalar(z).mul_scalar(beta); // β(r − z)
+    let x = (r.clone() - z.clone()).mul_scalar(beta); // β(r − z)
                                                       // Desirable: 1 − σ(β(r − z)) = σ(−β(r − z)). Undesirable (KTO): 1 − σ(β(z − r)) = σ(β(r − z));
                                                       // (APO-zero): σ(βr), the same expression with z = 0.
     let chosen = log_sigmoid(x.clone().neg()).exp();
     let rejected = log_sigmoid(x).exp();
-    let d = desirable.clone().float();
+    let d = desirable.float();
     let u = d.clone().neg().add_scalar(1.0);
-    let per_row = chosen.mul(d).mul_scalar(config.desirable_weight)
-        + rejected.mul(u).mul_scalar(config.undesirable_weight);
+    let per_row = chosen.mul(d.clone()).mul_scalar(config.desirable_weight)
+        + rejected
+            .mul(u.clone())
+            .mul_scalar(config.undesirable_weight);
     let loss = per_row.mean();
 
-    let rewards: Vec<f64> = host(r).iter().map(|v| v * beta).collect();
-    let flags = host_bool(desirable);
-    let ch: Vec<f64> = rewards
-        .iter()
-        .zip(&flags)
-        .filter(|p| *p.1)
-        .map(|p| *p.0)
-        .collect();
-    let rj: Vec<f64> = rewards
-        .iter()
-        .zip(&flags)
-        .filter(|p| !*p.1)
-        .map(|p| *p.0)
-        .collect();
-    let rc = (!ch.is_empty()).then(|| mean(&ch));
-    let rr = (!rj.is_empty()).then(|| mean(&rj));
+    let rewards = r.detach().mul_scalar(beta);
+    let (nd, nu) = (d.clone().sum(), u.clone().sum());
     let metrics = KtoMetrics {
         kl: z,
-        rewards_chosen: rc,
-        rewards_rejected: rr,
-        rewards_margins: rc.zip(rr).map(|(a, b)| a - b),
-        num_desirable: ch.len(),
-        num_undesirable: rj.len(),
+        rewards_chosen: (rewards.clone() * d).sum() / nd.clone(),
+        rewards_rejected: (rewards * u).sum() / nu.clone(),
+        num_desirable: nd,
+        num_undesirable: nu,
     };
-    Ok(LossOutput { loss, metrics })
+    Ok(LossOutput::new(loss, metrics, watch))
 }
 
 #[cfg(test)]
@@ -189,7 +283,11 @@ mod tests {
         Tensor::from_data(TensorData::new(f.to_vec(), [f.len()]), d)
     }
 
-    fn run(klp: &[f64], klr: &[f64], cfg: &KtoConfig) -> LossOutput<TestBackend, KtoMetrics> {
+    fn run(
+        klp: &[f64],
+        klr: &[f64],
+        cfg: &KtoConfig,
+    ) -> LossOutput<TestBackend, KtoMetrics<TestBackend>> {
         let d = device();
         kto_loss(
             tensor::<TestBackend, 1>(&POL, [6], &d),
@@ -209,7 +307,7 @@ mod tests {
     fn forward_goldens_with_extreme_log_probs() {
         let out = run(&KLP, &KLR, &KtoConfig::new());
         assert_close(&to_vec(out.loss), &[0.645899233946155], 1e-5, 1e-6);
-        let m = out.metrics;
+        let m = out.metrics.read();
         assert_close(&[m.kl], &[0.36666666666666653], 1e-4, 1e-5);
         assert_close(
             &[m.rewards_chosen.unwrap(), m.rewards_rejected.unwrap()],
@@ -232,19 +330,19 @@ mod tests {
 
         // Negative mean KL is clamped to 0.
         let out = run(&KLR, &KLP, &KtoConfig::new());
-        assert_eq!(out.metrics.kl, 0.0);
+        assert_eq!(out.metrics.read().kl, 0.0);
         assert_close(&to_vec(out.loss), &[0.6458999260859174], 1e-5, 1e-6);
 
         // Strongly negative mean KL (−5) at β = 0.5: clamped to 0 (unclamped would give
         // 0.6373544906858536).
         let klp_neg: Vec<f64> = KLR.iter().map(|v| v - 5.0).collect();
         let out = run(&klp_neg, &KLR, &KtoConfig::new().with_beta(0.5));
-        assert_eq!(out.metrics.kl, 0.0);
+        assert_eq!(out.metrics.read().kl, 0.0);
         assert_close(&to_vec(out.loss), &[0.570146774075066], 1e-5, 1e-6);
 
         let cfg = KtoConfig::new().with_loss_type(KtoLossType::ApoZeroUnpaired);
         let out = run(&KLP, &KLR, &cfg);
-        assert_eq!(out.metrics.kl, 0.0);
+        assert_eq!(out.metrics.read().kl, 0.0);
         assert_close(&to_vec(out.loss), &[0.6458999260859174], 1e-5, 1e-6);
     }
 
@@ -290,7 +388,7 @@ mod tests {
             &cfg,
         )
         .unwrap();
-        assert_close(&[out.metrics.kl], &[z], 1e-5, 1e-6);
+        assert_close(&[out.metrics.read().kl], &[z], 1e-5, 1e-6);
         let grads = out.loss.backward();
         let mut g = to_vec(p.grad(&grads).unwrap());
         g.extend(to_vec(r.grad(&grads).unwrap()));

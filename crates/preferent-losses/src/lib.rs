@@ -59,7 +59,7 @@
 //! let out = DpoConfig::new().with_beta(0.1).init()?.forward(batch)?;
 //! let loss = out.loss.clone().into_scalar();
 //! assert!((loss - std::f32::consts::LN_2).abs() < 1e-6);
-//! assert!(out.metrics.rewards_margins.abs() < 1e-5); // TRL's `rewards/margins`
+//! assert!(out.metrics.read().rewards_margins.abs() < 1e-5); // TRL's `rewards/margins`
 //! let grads = out.loss.backward();
 //! assert_eq!(logits.grad(&grads).unwrap().dims(), [2 * pairs, t, v]);
 //! # Ok(())
@@ -103,6 +103,7 @@
 //!
 //! CPO's `loss_type="simpo"`, ORPO and KTO live in their own modules (see the crate map).
 
+pub mod base;
 pub mod error;
 pub mod numerics;
 pub mod output;

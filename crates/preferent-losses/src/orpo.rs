@@ -4,10 +4,12 @@
 use burn::config::Config;
 use burn::tensor::{backend::Backend, Tensor};
 
-use crate::beyond_checks::{finite_tensor, fraction, host, mean, non_empty, positive, same_shape};
+use crate::base::{dmean, frac_greater, PreferenceLoss};
+use crate::beyond_checks::{finite_tensor, host, non_empty, positive, same_shape};
 use crate::error::LossError;
 use crate::numerics::log_sigmoid;
-use crate::output::LossOutput;
+use crate::output::{FiniteWatch, LossOutput};
+use crate::{scalar_metrics, validated_loss};
 
 /// Hyperparameters of [`orpo_loss`].
 #[derive(Config, Debug)]
@@ -29,23 +31,53 @@ impl OrpoConfig {
     }
 }
 
-/// Detached ORPO metrics (the names TRL's ORPO trainer logs).
-#[derive(Debug, Clone, PartialEq)]
-pub struct OrpoMetrics {
-    /// `rewards/chosen`: mean of λ·ā_w.
-    pub rewards_chosen: f64,
-    /// `rewards/rejected`: mean of λ·ā_l.
-    pub rewards_rejected: f64,
-    /// `rewards/margins`: mean of λ·(ā_w − ā_l).
-    pub rewards_margins: f64,
-    /// `rewards/accuracies`: fraction of pairs with ā_w > ā_l.
-    pub rewards_accuracies: f64,
-    /// `log_odds_ratio`: mean of log σ(log-odds).
-    pub log_odds_ratio: f64,
-    /// `log_odds_chosen`: mean log-odds `log(odds(y_w)/odds(y_l))`.
-    pub log_odds_chosen: f64,
-    /// `nll_loss`: the NLL term used.
-    pub nll_loss: f64,
+scalar_metrics! {
+    /// Detached ORPO metrics (the names TRL's ORPO trainer logs), `[1]` tensors.
+    pub struct OrpoMetrics => OrpoMetricsHost {
+        /// `rewards/chosen`: mean of λ·ā_w.
+        rewards_chosen: "rewards/chosen",
+        /// `rewards/rejected`: mean of λ·ā_l.
+        rewards_rejected: "rewards/rejected",
+        /// `rewards/margins`: mean of λ·(ā_w − ā_l).
+        rewards_margins: "rewards/margins",
+        /// `rewards/accuracies`: fraction of pairs with ā_w > ā_l.
+        rewards_accuracies: "rewards/accuracies",
+        /// `log_odds_ratio`: mean of log σ(log-odds).
+        log_odds_ratio: "log_odds_ratio",
+        /// `log_odds_chosen`: mean log-odds `log(odds(y_w)/odds(y_l))`.
+        log_odds_chosen: "log_odds_chosen",
+        /// `nll_loss`: the NLL term used.
+        nll_loss: "nll_loss",
+    }
+}
+
+validated_loss! {
+    /// ORPO, validated ([`OrpoConfig::init`]); see [`orpo_loss`] for the formula.
+    OrpoConfig => OrpoLoss
+}
+
+/// One ORPO batch.
+///
+/// # Shapes
+/// `chosen_avg_logps`, `rejected_avg_logps`: `[B]`; `nll_chosen`: `[1]` or `[B]`.
+#[derive(Debug, Clone)]
+pub struct OrpoBatch<B: Backend> {
+    /// `ā_w`, mean token log-prob of each chosen completion (< 0).
+    pub chosen_avg_logps: Tensor<B, 1>,
+    /// `ā_l`, mean token log-prob of each rejected completion (< 0).
+    pub rejected_avg_logps: Tensor<B, 1>,
+    /// The SFT term (TRL: token-mean cross-entropy of the chosen completions); `None` =
+    /// `−mean ā_w`.
+    pub nll_chosen: Option<Tensor<B, 1>>,
+}
+
+impl<B: Backend> PreferenceLoss<B> for OrpoLoss {
+    type Batch = OrpoBatch<B>;
+    type Metrics = OrpoMetrics<B>;
+
+    fn forward(&self, batch: OrpoBatch<B>) -> Result<LossOutput<B, OrpoMetrics<B>>, LossError> {
+        orpo_forward(batch, &self.config)
+    }
 }
 
 /// `log(1 − eˣ)` for `x < 0`, stable on both sides of `−ln 2` (Mächler 2012).
@@ -106,8 +138,23 @@ pub fn orpo_loss<B: Backend>(
     rejected_avg_logps: Tensor<B, 1>,
     nll_chosen: Option<Tensor<B, 1>>,
     config: &OrpoConfig,
-) -> Result<LossOutput<B, OrpoMetrics>, LossError> {
-    config.validate()?;
+) -> Result<LossOutput<B, OrpoMetrics<B>>, LossError> {
+    config.init()?.forward(OrpoBatch {
+        chosen_avg_logps,
+        rejected_avg_logps,
+        nll_chosen,
+    })
+}
+
+fn orpo_forward<B: Backend>(
+    batch: OrpoBatch<B>,
+    config: &OrpoConfig,
+) -> Result<LossOutput<B, OrpoMetrics<B>>, LossError> {
+    let OrpoBatch {
+        chosen_avg_logps,
+        rejected_avg_logps,
+        nll_chosen,
+    } = batch;
     let dims = chosen_avg_logps.dims();
     non_empty("chosen_avg_logps", &dims)?;
     same_shape("rejected_avg_logps", &rejected_avg_logps.dims(), &dims)?;
@@ -148,20 +195,25 @@ pub fn orpo_loss<B: Backend>(
     };
     let loss = nll.clone() - ratio.clone().mean().mul_scalar(config.beta);
 
+    // ā ≥ 0 (a sign error upstream) makes log(−ā) NaN or −∞: the indicator catches it without
+    // a host read.
+    let watch = FiniteWatch::new()
+        .watch(&chosen_avg_logps.clone().neg().log())
+        .watch(&rejected_avg_logps.clone().neg().log())
+        .watch(&nll);
     let beta = config.beta;
-    let w: Vec<f64> = host(chosen_avg_logps).iter().map(|v| v * beta).collect();
-    let l: Vec<f64> = host(rejected_avg_logps).iter().map(|v| v * beta).collect();
-    let margins: Vec<f64> = w.iter().zip(&l).map(|(a, b)| a - b).collect();
+    let w = chosen_avg_logps.detach().mul_scalar(beta);
+    let l = rejected_avg_logps.detach().mul_scalar(beta);
     let metrics = OrpoMetrics {
-        rewards_chosen: mean(&w),
-        rewards_rejected: mean(&l),
-        rewards_margins: mean(&margins),
-        rewards_accuracies: fraction(w.iter().zip(&l).map(|(a, b)| a > b)),
-        log_odds_ratio: mean(&host(ratio)),
-        log_odds_chosen: mean(&host(log_odds)),
-        nll_loss: host(nll)[0],
+        rewards_chosen: dmean(&w),
+        rewards_rejected: dmean(&l),
+        rewards_margins: dmean(&(w.clone() - l.clone())),
+        rewards_accuracies: frac_greater(&w, &l),
+        log_odds_ratio: dmean(&ratio),
+        log_odds_chosen: dmean(&log_odds),
+        nll_loss: nll.detach(),
     };
-    Ok(LossOutput { loss, metrics })
+    Ok(LossOutput::new(loss, metrics, watch))
 }
 
 #[cfg(test)]
@@ -187,7 +239,10 @@ mod tests {
         .unwrap();
         assert_close(&to_vec(out.loss), &[110.85801764251806], 1e-5, 1e-4);
         assert_close(
-            &[out.metrics.log_odds_chosen, out.metrics.log_odds_ratio],
+            &[
+                out.metrics.read().log_odds_chosen,
+                out.metrics.read().log_odds_ratio,
+            ],
             &[18.071111733777588, -100.58000975851415],
             1e-4,
             1e-3,

@@ -4,9 +4,11 @@
 use burn::config::Config;
 use burn::tensor::{backend::Backend, Bool, Tensor};
 
-use crate::beyond_checks::{fraction, host, host_bool, indicator, mean, positive};
+use crate::base::PreferenceLoss;
+use crate::beyond_checks::{host, host_bool, indicator, positive};
 use crate::error::LossError;
-use crate::output::LossOutput;
+use crate::output::{FiniteWatch, LossOutput};
+use crate::{scalar_metrics, validated_loss};
 
 /// Hyperparameters of [`plackett_luce_loss`].
 #[derive(Config, Debug)]
@@ -29,15 +31,45 @@ impl PlackettLuceConfig {
     }
 }
 
-/// Detached Plackett-Luce metrics.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PlackettLuceMetrics {
-    /// Fraction of ordered valid pairs (i ranked above j) with score_i > score_j.
-    pub pairwise_accuracy: f64,
-    /// Fraction of rows whose top-ranked valid item has the strictly highest score.
-    pub top1_accuracy: f64,
-    /// Mean number of valid items per row.
-    pub mean_list_length: f64,
+scalar_metrics! {
+    /// Detached Plackett-Luce metrics, `[1]` tensors.
+    pub struct PlackettLuceMetrics => PlackettLuceMetricsHost {
+        /// Fraction of ordered valid pairs (i ranked above j) with score_i > score_j.
+        pairwise_accuracy: "pairwise_accuracy",
+        /// Fraction of rows whose top-ranked valid item has the strictly highest score.
+        top1_accuracy: "top1_accuracy",
+        /// Mean number of valid items per row.
+        mean_list_length: "mean_list_length",
+    }
+}
+
+validated_loss! {
+    /// Plackett–Luce, validated ([`PlackettLuceConfig::init`]); see [`plackett_luce_loss`].
+    PlackettLuceConfig => PlackettLuceLoss
+}
+
+/// One ranked batch: K scores per row, best first, with an optional validity mask.
+///
+/// # Shapes
+/// `scores`, `mask`: `[B, K]`.
+#[derive(Debug, Clone)]
+pub struct RankedBatch<B: Backend> {
+    /// Scores of the ranked items, best first.
+    pub scores: Tensor<B, 2>,
+    /// True where an entry is valid (`None` = all valid).
+    pub mask: Option<Tensor<B, 2, Bool>>,
+}
+
+impl<B: Backend> PreferenceLoss<B> for PlackettLuceLoss {
+    type Batch = RankedBatch<B>;
+    type Metrics = PlackettLuceMetrics<B>;
+
+    fn forward(
+        &self,
+        batch: RankedBatch<B>,
+    ) -> Result<LossOutput<B, PlackettLuceMetrics<B>>, LossError> {
+        plackett_luce_forward(batch.scores, batch.mask, &self.config)
+    }
 }
 
 /// Plackett-Luce negative log-likelihood of the given rankings.
@@ -66,8 +98,15 @@ pub fn plackett_luce_loss<B: Backend>(
     scores: Tensor<B, 2>,
     mask: Option<Tensor<B, 2, Bool>>,
     config: &PlackettLuceConfig,
-) -> Result<LossOutput<B, PlackettLuceMetrics>, LossError> {
-    config.validate()?;
+) -> Result<LossOutput<B, PlackettLuceMetrics<B>>, LossError> {
+    config.init()?.forward(RankedBatch { scores, mask })
+}
+
+fn plackett_luce_forward<B: Backend>(
+    scores: Tensor<B, 2>,
+    mask: Option<Tensor<B, 2, Bool>>,
+    config: &PlackettLuceConfig,
+) -> Result<LossOutput<B, PlackettLuceMetrics<B>>, LossError> {
     let [b, k] = scores.dims();
     if b == 0 || k == 0 {
         return Err(LossError::EmptyBatch { name: "scores" });
@@ -101,9 +140,8 @@ pub fn plackett_luce_loss<B: Backend>(
             requirement: "at least 2 valid entries per row",
         });
     }
-    let host_scores = host(scores.clone());
     if config.check_finite
-        && host_scores
+        && host(scores.clone())
             .iter()
             .zip(&valid)
             .any(|(s, v)| *v && !s.is_finite())
@@ -112,6 +150,9 @@ pub fn plackett_luce_loss<B: Backend>(
     }
 
     let valid_f = indicator::<B>(b, k, |r, c| valid[r * k + c], &device);
+    // Padding may hold any finite value: watch the valid entries only.
+    let watch = FiniteWatch::new().watch(&(scores.clone() * valid_f.clone()));
+    let metrics = ranking_metrics(&scores, &valid_f);
     let invalid = valid_f.clone().lower_elem(0.5);
     let x = scores
         .mul_scalar(config.beta)
@@ -140,26 +181,40 @@ pub fn plackett_luce_loss<B: Backend>(
     let per_row = ((x_safe - lse) * valid_f).sum_dim(1).neg(); // [B, 1]
     let loss = per_row.mean();
 
-    let (mut pairs, mut top1, mut lens) = (Vec::new(), Vec::new(), Vec::new());
-    for r in 0..b {
-        let row: Vec<f64> = (0..k)
-            .filter(|&c| valid[r * k + c])
-            .map(|c| host_scores[r * k + c])
-            .collect();
-        for i in 0..row.len() {
-            for j in i + 1..row.len() {
-                pairs.push(row[i] > row[j]);
-            }
-        }
-        top1.push(row[1..].iter().all(|v| row[0] > *v));
-        lens.push(row.len() as f64);
+    Ok(LossOutput::new(loss, metrics, watch))
+}
+
+/// Ranking metrics on the device: `P[b,i,j] = 1[s_i > s_j]` over valid `i` ranked above valid
+/// `j`; the top-ranked valid item of a row is the valid `i` with no valid entry before it.
+fn ranking_metrics<B: Backend>(
+    scores: &Tensor<B, 2>,
+    valid_f: &Tensor<B, 2>,
+) -> PlackettLuceMetrics<B> {
+    let [b, k] = scores.dims();
+    let device = scores.device();
+    let s = scores.clone().detach();
+    let si = s.clone().unsqueeze_dim::<3>(2).expand([b, k, k]);
+    let sj = s.unsqueeze_dim::<3>(1).expand([b, k, k]);
+    let vi = valid_f.clone().unsqueeze_dim::<3>(2).expand([b, k, k]);
+    let vj = valid_f.clone().unsqueeze_dim::<3>(1).expand([b, k, k]);
+    let above = indicator::<B>(k, k, |r, c| c > r, &device)
+        .unsqueeze_dim::<3>(0)
+        .expand([b, k, k]);
+    let pair = above * vi * vj; // [B, K, K]
+    let wins = si.greater(sj).float() * pair.clone();
+    let pairwise = wins.clone().sum() / pair.clone().sum();
+    // before[b, i] = number of valid entries ranked above i.
+    let lower = indicator::<B>(k, k, |r, c| r < c, &device); // [j, i] = 1 where j < i
+    let before = valid_f.clone().matmul(lower);
+    let first = valid_f.clone() * before.lower_elem(0.5).float(); // [B, K]
+    let w: Tensor<B, 2> = wins.sum_dim(2).reshape([b, k]);
+    let n: Tensor<B, 2> = pair.sum_dim(2).reshape([b, k]);
+    let top = (first * w.equal(n).float()).sum_dim(1); // [B, 1]
+    PlackettLuceMetrics {
+        pairwise_accuracy: pairwise,
+        top1_accuracy: top.mean(),
+        mean_list_length: valid_f.clone().detach().sum_dim(1).mean(),
     }
-    let metrics = PlackettLuceMetrics {
-        pairwise_accuracy: fraction(pairs.into_iter()),
-        top1_accuracy: fraction(top1.into_iter()),
-        mean_list_length: mean(&lens),
-    };
-    Ok(LossOutput { loss, metrics })
 }
 
 #[cfg(test)]
@@ -199,7 +254,10 @@ mod tests {
         let out = plackett_luce_loss(s(), Some(mask(&M, [4, 4], &d)), &cfg).unwrap();
         assert_close(&to_vec(out.loss), &[152.48357043198374], 1e-5, 1e-4);
         assert_close(
-            &[out.metrics.pairwise_accuracy, out.metrics.top1_accuracy],
+            &[
+                out.metrics.read().pairwise_accuracy,
+                out.metrics.read().top1_accuracy,
+            ],
             &[0.75, 0.5],
             0.0,
             1e-12,
@@ -253,7 +311,10 @@ mod tests {
         )
         .unwrap();
         assert_close(&to_vec(pl.loss), &to_vec(bt.loss), 1e-6, 1e-6);
-        assert_eq!(pl.metrics.pairwise_accuracy, bt.metrics.accuracy);
+        assert_eq!(
+            pl.metrics.read().pairwise_accuracy,
+            bt.metrics.read().accuracy
+        );
     }
 
     fn host_pl(v: &[f64], valid: &[bool], k: usize, beta: f64) -> f64 {

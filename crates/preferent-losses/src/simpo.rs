@@ -4,12 +4,12 @@
 use burn::config::Config;
 use burn::tensor::{backend::Backend, Tensor};
 
-use crate::beyond_checks::{
-    finite_tensor, fraction, host, mean, non_empty, non_negative, positive, same_shape,
-};
+use crate::base::{dmean, frac_greater, PreferenceLoss};
+use crate::beyond_checks::{finite_tensor, non_empty, non_negative, positive, same_shape};
 use crate::error::LossError;
 use crate::numerics::log_sigmoid;
-use crate::output::LossOutput;
+use crate::output::{FiniteWatch, LossOutput};
+use crate::{scalar_metrics, validated_loss};
 
 /// The per-pair SimPO loss shape.
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
@@ -67,21 +67,52 @@ impl SimpoConfig {
     }
 }
 
-/// Detached SimPO metrics (the names TRL's CPO trainer logs).
-#[derive(Debug, Clone, PartialEq)]
-pub struct SimpoMetrics {
-    /// `rewards/chosen`: mean of β·ā_w.
-    pub rewards_chosen: f64,
-    /// `rewards/rejected`: mean of β·ā_l.
-    pub rewards_rejected: f64,
-    /// `rewards/margins`: mean of β·(ā_w − ā_l).
-    pub rewards_margins: f64,
-    /// `rewards/accuracies`: fraction of pairs with β·ā_w > β·ā_l (ties count 0).
-    pub rewards_accuracies: f64,
-    /// The preference part of the loss (mean per-pair loss).
-    pub preference_loss: f64,
-    /// The NLL part before weighting, `−mean(ā_w)`.
-    pub sft_loss: f64,
+scalar_metrics! {
+    /// Detached SimPO metrics (the names TRL's CPO trainer logs), `[1]` tensors.
+    pub struct SimpoMetrics => SimpoMetricsHost {
+        /// `rewards/chosen`: mean of β·ā_w.
+        rewards_chosen: "rewards/chosen",
+        /// `rewards/rejected`: mean of β·ā_l.
+        rewards_rejected: "rewards/rejected",
+        /// `rewards/margins`: mean of β·(ā_w − ā_l).
+        rewards_margins: "rewards/margins",
+        /// `rewards/accuracies`: fraction of pairs with β·ā_w > β·ā_l (ties count 0).
+        rewards_accuracies: "rewards/accuracies",
+        /// The preference part of the loss (mean per-pair loss).
+        preference_loss: "preference_loss",
+        /// The NLL part before weighting, `−mean(ā_w)`.
+        sft_loss: "sft_loss",
+    }
+}
+
+validated_loss! {
+    /// SimPO, validated ([`SimpoConfig::init`]); see [`simpo_loss`] for the formula.
+    SimpoConfig => SimpoLoss
+}
+
+/// One SimPO batch: length-averaged log-probs of the chosen and rejected completions.
+///
+/// # Shapes
+/// Both `[B]`.
+#[derive(Debug, Clone)]
+pub struct SimpoBatch<B: Backend> {
+    /// `ā_w`, the mean token log-prob of each chosen completion.
+    pub chosen_avg_logps: Tensor<B, 1>,
+    /// `ā_l`, the mean token log-prob of each rejected completion.
+    pub rejected_avg_logps: Tensor<B, 1>,
+}
+
+impl<B: Backend> PreferenceLoss<B> for SimpoLoss {
+    type Batch = SimpoBatch<B>;
+    type Metrics = SimpoMetrics<B>;
+
+    fn forward(&self, batch: SimpoBatch<B>) -> Result<LossOutput<B, SimpoMetrics<B>>, LossError> {
+        simpo_forward(
+            batch.chosen_avg_logps,
+            batch.rejected_avg_logps,
+            &self.config,
+        )
+    }
 }
 
 /// SimPO loss on length-averaged sequence log-probs.
@@ -110,8 +141,18 @@ pub fn simpo_loss<B: Backend>(
     chosen_avg_logps: Tensor<B, 1>,
     rejected_avg_logps: Tensor<B, 1>,
     config: &SimpoConfig,
-) -> Result<LossOutput<B, SimpoMetrics>, LossError> {
-    config.validate()?;
+) -> Result<LossOutput<B, SimpoMetrics<B>>, LossError> {
+    config.init()?.forward(SimpoBatch {
+        chosen_avg_logps,
+        rejected_avg_logps,
+    })
+}
+
+fn simpo_forward<B: Backend>(
+    chosen_avg_logps: Tensor<B, 1>,
+    rejected_avg_logps: Tensor<B, 1>,
+    config: &SimpoConfig,
+) -> Result<LossOutput<B, SimpoMetrics<B>>, LossError> {
     let dims = chosen_avg_logps.dims();
     non_empty("chosen_avg_logps", &dims)?;
     same_shape("rejected_avg_logps", &rejected_avg_logps.dims(), &dims)?;
@@ -142,18 +183,20 @@ pub fn simpo_loss<B: Backend>(
         preference.clone()
     };
 
-    let w: Vec<f64> = host(chosen_avg_logps).iter().map(|v| v * beta).collect();
-    let l: Vec<f64> = host(rejected_avg_logps).iter().map(|v| v * beta).collect();
-    let margins: Vec<f64> = w.iter().zip(&l).map(|(a, b)| a - b).collect();
+    let watch = FiniteWatch::new()
+        .watch(&chosen_avg_logps)
+        .watch(&rejected_avg_logps);
+    let w = chosen_avg_logps.detach().mul_scalar(beta);
+    let l = rejected_avg_logps.detach().mul_scalar(beta);
     let metrics = SimpoMetrics {
-        rewards_chosen: mean(&w),
-        rewards_rejected: mean(&l),
-        rewards_margins: mean(&margins),
-        rewards_accuracies: fraction(w.iter().zip(&l).map(|(a, b)| a > b)),
-        preference_loss: host(preference)[0],
-        sft_loss: host(sft)[0],
+        rewards_chosen: dmean(&w),
+        rewards_rejected: dmean(&l),
+        rewards_margins: dmean(&(w.clone() - l.clone())),
+        rewards_accuracies: frac_greater(&w, &l),
+        preference_loss: preference.detach(),
+        sft_loss: sft.detach(),
     };
-    Ok(LossOutput { loss, metrics })
+    Ok(LossOutput::new(loss, metrics, watch))
 }
 
 #[cfg(test)]
@@ -167,7 +210,7 @@ mod tests {
     const AW: [f64; 6] = [-0.8, -1.2, -0.3, -2.5, -600.0, -0.5];
     const AL: [f64; 6] = [-1.1, -0.9, -0.35, -2.0, -0.5, -700.0];
 
-    fn run(config: &SimpoConfig) -> LossOutput<TestBackend, SimpoMetrics> {
+    fn run(config: &SimpoConfig) -> LossOutput<TestBackend, SimpoMetrics<TestBackend>> {
         let d = device();
         simpo_loss(
             tensor::<TestBackend, 1>(&AW, [6], &d),
@@ -184,7 +227,7 @@ mod tests {
         let v = to_vec(out.loss);
         assert!(v[0].is_finite());
         assert_close(&v, &[200.69102675259526], 1e-5, 1e-4);
-        let m = out.metrics;
+        let m = out.metrics.read();
         assert_close(
             &[
                 m.rewards_chosen,

@@ -4,9 +4,11 @@
 use burn::config::Config;
 use burn::tensor::{backend::Backend, Tensor};
 
-use crate::beyond_checks::{finite_tensor, fraction, host, mean, non_empty, positive, same_shape};
+use crate::base::{dmean, frac_greater, PreferenceLoss};
+use crate::beyond_checks::{finite_tensor, non_empty, positive, same_shape};
 use crate::error::LossError;
-use crate::output::LossOutput;
+use crate::output::{FiniteWatch, LossOutput};
+use crate::{scalar_metrics, validated_loss};
 
 /// Hyperparameters of [`srpo_loss`].
 ///
@@ -90,21 +92,45 @@ impl<B: Backend> SrpoLogps<B> {
     }
 }
 
-/// Detached SRPO metrics (as logged by TRL PR #1772).
-#[derive(Debug, Clone, PartialEq)]
-pub struct SrpoMetrics {
-    /// Mean generative term.
-    pub generative_loss: f64,
-    /// Mean self-improvement term.
-    pub self_improvement_loss: f64,
-    /// `rewards/chosen`: mean β·h(y_w).
-    pub rewards_chosen: f64,
-    /// `rewards/rejected`: mean β·h(y_l).
-    pub rewards_rejected: f64,
-    /// `rewards/accuracies`: fraction with h(y_w) > h(y_l).
-    pub rewards_accuracies: f64,
-    /// `rewards/improvement_accuracies`: fraction with h†(y_w|y_l) > h†(y_l|y_w).
-    pub improvement_accuracies: f64,
+scalar_metrics! {
+    /// Detached SRPO metrics (as logged by TRL PR #1772), `[1]` tensors.
+    pub struct SrpoMetrics => SrpoMetricsHost {
+        /// Mean generative term.
+        generative_loss: "generative_loss",
+        /// Mean self-improvement term.
+        self_improvement_loss: "self_improvement_loss",
+        /// `rewards/chosen`: mean β·h(y_w).
+        rewards_chosen: "rewards/chosen",
+        /// `rewards/rejected`: mean β·h(y_l).
+        rewards_rejected: "rewards/rejected",
+        /// `rewards/accuracies`: fraction with h(y_w) > h(y_l).
+        rewards_accuracies: "rewards/accuracies",
+        /// `rewards/improvement_accuracies`: fraction with h†(y_w|y_l) > h†(y_l|y_w).
+        improvement_accuracies: "rewards/improvement_accuracies",
+    }
+}
+
+validated_loss! {
+    /// SRPO, validated ([`SrpoConfig::init`]); see [`srpo_loss`] for the formula.
+    SrpoConfig => SrpoLoss
+}
+
+/// One SRPO batch: the six log-probs under the policy and under the reference.
+#[derive(Debug, Clone)]
+pub struct SrpoBatch<B: Backend> {
+    /// Under the policy.
+    pub policy: SrpoLogps<B>,
+    /// Under the frozen reference.
+    pub reference: SrpoLogps<B>,
+}
+
+impl<B: Backend> PreferenceLoss<B> for SrpoLoss {
+    type Batch = SrpoBatch<B>;
+    type Metrics = SrpoMetrics<B>;
+
+    fn forward(&self, batch: SrpoBatch<B>) -> Result<LossOutput<B, SrpoMetrics<B>>, LossError> {
+        srpo_forward(batch.policy, batch.reference, &self.config)
+    }
 }
 
 /// SRPO loss over the six policy and reference log-probs of each pair.
@@ -133,8 +159,15 @@ pub fn srpo_loss<B: Backend>(
     policy: SrpoLogps<B>,
     reference: SrpoLogps<B>,
     config: &SrpoConfig,
-) -> Result<LossOutput<B, SrpoMetrics>, LossError> {
-    config.validate()?;
+) -> Result<LossOutput<B, SrpoMetrics<B>>, LossError> {
+    config.init()?.forward(SrpoBatch { policy, reference })
+}
+
+fn srpo_forward<B: Backend>(
+    policy: SrpoLogps<B>,
+    reference: SrpoLogps<B>,
+    config: &SrpoConfig,
+) -> Result<LossOutput<B, SrpoMetrics<B>>, LossError> {
     let dims = policy.chosen.dims();
     non_empty("policy.chosen", &dims)?;
     for (name, t) in policy.fields(POLICY_NAMES) {
@@ -152,6 +185,11 @@ pub fn srpo_loss<B: Backend>(
             finite_tensor(name, t)?;
         }
     }
+    let watch = policy
+        .fields(POLICY_NAMES)
+        .into_iter()
+        .chain(reference.fields(REFERENCE_NAMES))
+        .fold(FiniteWatch::new(), |w, (_, t)| w.watch(t));
     let beta = config.beta;
     let h_w = policy.chosen - reference.chosen;
     let h_l = policy.rejected - reference.rejected;
@@ -178,19 +216,15 @@ pub fn srpo_loss<B: Backend>(
         + self_improvement.clone().mul_scalar(alpha))
     .mean();
 
-    let hw = host(h_w);
-    let hl = host(h_l);
-    let hwl = host(h_wl);
-    let hlw = host(h_lw);
     let metrics = SrpoMetrics {
-        generative_loss: mean(&host(generative)),
-        self_improvement_loss: mean(&host(self_improvement)),
-        rewards_chosen: beta * mean(&hw),
-        rewards_rejected: beta * mean(&hl),
-        rewards_accuracies: fraction(hw.iter().zip(&hl).map(|(a, b)| a > b)),
-        improvement_accuracies: fraction(hwl.iter().zip(&hlw).map(|(a, b)| a > b)),
+        generative_loss: dmean(&generative),
+        self_improvement_loss: dmean(&self_improvement),
+        rewards_chosen: dmean(&h_w).mul_scalar(beta),
+        rewards_rejected: dmean(&h_l).mul_scalar(beta),
+        rewards_accuracies: frac_greater(&h_w, &h_l),
+        improvement_accuracies: frac_greater(&h_wl, &h_lw),
     };
-    Ok(LossOutput { loss, metrics })
+    Ok(LossOutput::new(loss, metrics, watch))
 }
 
 #[cfg(test)]
@@ -241,8 +275,8 @@ mod tests {
         assert_close(&to_vec(out.loss), &[10.589583333333334], 1e-4, 1e-4);
         assert_close(
             &[
-                out.metrics.generative_loss,
-                out.metrics.self_improvement_loss,
+                out.metrics.read().generative_loss,
+                out.metrics.read().self_improvement_loss,
             ],
             &[16.9375, 4.241666666666667],
             1e-4,

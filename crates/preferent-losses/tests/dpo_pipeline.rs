@@ -50,9 +50,9 @@ fn policy_equal_to_reference_gives_ln2_and_gradients_reach_the_logits() {
     let config = DpoConfig::new().with_loss_types(vec![DpoLossType::Sigmoid, DpoLossType::Ipo]);
     let out = dpo_loss(&config, batch).expect("valid");
     // sigmoid term = ln 2 and IPO term = (0 − 1/(2β))² = 25 at zero margin
-    let terms: Vec<f64> = out.metrics.loss_terms.iter().map(|t| t.1).collect();
+    let terms: Vec<f64> = out.metrics.read().loss_terms.iter().map(|t| t.1).collect();
     assert_close(&terms, &[std::f64::consts::LN_2, 25.0], 1e-6, 1e-6);
-    assert_eq!(out.metrics.rewards_accuracies, 0.0);
+    assert_eq!(out.metrics.read().rewards_accuracies, 0.0);
     let grads = out.loss.backward();
     let g = to_vec(policy.grad(&grads).expect("gradient reaches the logits"));
     assert_eq!(g.len(), 4 * 5 * 7);

@@ -45,7 +45,7 @@ fn bench(c: &mut Criterion) {
         g.bench_function(name, |bch| {
             bch.iter(|| {
                 model = step(model.clone(), &mut optim, |m| {
-                    m.lm_loss(x.clone(), mask.clone())
+                    m.lm_loss(x.clone(), mask.clone()).unwrap()
                 });
             })
         });

@@ -67,12 +67,50 @@ pub struct MlpClassifier<B: Backend> {
 }
 
 impl<B: Backend> MlpClassifier<B> {
+    /// Checks that `x` is `[batch ≥ 1, input]`.
+    fn check_input(&self, x: &Tensor<B, 2>) -> crate::Result<()> {
+        let [b, input] = x.dims();
+        let want = self.l1.weight.dims()[0];
+        if input != want || b == 0 {
+            return Err(crate::Error::Shape {
+                what: "x",
+                expected: format!("[batch ≥ 1, {want}]"),
+                got: x.dims().to_vec(),
+            });
+        }
+        Ok(())
+    }
+
+    /// [`MlpClassifier::features`], checked: `x` must be `[batch ≥ 1, input]`.
+    ///
+    /// # Errors
+    /// [`Error::Shape`](crate::Error::Shape) for any other shape.
+    pub fn try_features(&self, x: Tensor<B, 2>) -> crate::Result<Tensor<B, 2>> {
+        self.check_input(&x)?;
+        Ok(self.features(x))
+    }
+
+    /// [`MlpClassifier::forward`], checked: `x` must be `[batch ≥ 1, input]`.
+    ///
+    /// # Errors
+    /// [`Error::Shape`](crate::Error::Shape) for any other shape.
+    pub fn try_forward(&self, x: Tensor<B, 2>) -> crate::Result<Tensor<B, 2>> {
+        self.check_input(&x)?;
+        Ok(self.forward(x))
+    }
+
     /// Penultimate features.
+    ///
+    /// # Panics
+    /// If `x` is not `[batch, input]` (use [`MlpClassifier::try_features`] on untrusted input).
     pub fn features(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
         relu(self.l2.forward(relu(self.l1.forward(x))))
     }
 
     /// Class logits.
+    ///
+    /// # Panics
+    /// If `x` is not `[batch, input]` (use [`MlpClassifier::try_forward`] on untrusted input).
     pub fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
         self.out.forward(self.features(x))
     }

@@ -11,6 +11,17 @@
 //! - [`UNet`]: small conv U-Net for 8×8 / 16×16 images with optional cross-attention;
 //! - [`MlpClassifier`]: small classifier with a feature layer, for sample-quality metrics.
 //!
+//! Each network's `forward` follows burn's convention (shapes are the caller's contract; bad ones
+//! panic inside burn). On data of your own, call the checked entry points instead —
+//! [`ByteLm::try_forward`], [`ByteLm::try_token_log_probs`], [`ByteLm::lm_loss`],
+//! [`RewardModel::try_forward`], [`MlpDenoiser::try_forward`], [`MlpClassifier::try_forward`],
+//! [`UNet::try_forward`], [`try_bradley_terry_loss`] — which return [`Error::Shape`] / [`Error::TokenOutOfRange`] instead.
+//! A byte LM fed by a tokenizer must be built for its vocabulary
+//! ([`ByteLmConfig::for_vocab`]`(tokenizer.vocab_size())`).
+//!
+//! [`preference`] joins preferent-data's collated pair batches to preferent-losses' inputs in
+//! one call ([`pair_logprobs`], TRL's `concatenated_forward`).
+//!
 //! [`train`] holds the training state on burn's optimisers and schedulers with safetensors
 //! checkpoints; [`datasets`] ships the UCI 8×8 digits and seeded 2-D sets. With the `learner`
 //! feature, `learner` plugs the networks into burn-train's `Learner` (epochs, metrics,
@@ -35,13 +46,13 @@
 //! let score: Vec<f32> = (0..9).map(|i| if i >= 4 { 1.0 } else { 0.0 }).collect();
 //! let mask = Tensor::<B, 2>::from_data(TensorData::new(score, [1, 9]), &device);
 //!
-//! let first = lm.lm_loss(tokens.clone(), mask.clone()).into_scalar();
+//! let first = lm.lm_loss(tokens.clone(), mask.clone())?.into_scalar();
 //! for _ in 0..10 {
-//!     let loss = lm.lm_loss(tokens.clone(), mask.clone());
+//!     let loss = lm.lm_loss(tokens.clone(), mask.clone())?;
 //!     let grads = GradientsParams::from_grads(loss.backward(), &lm);
 //!     lm = optim.step(3e-3, lm, grads);
 //! }
-//! assert!(lm.lm_loss(tokens.clone(), mask).into_scalar() < first);
+//! assert!(lm.lm_loss(tokens.clone(), mask)?.into_scalar() < first);
 //! assert_eq!(lm.token_log_probs(tokens).dims(), [1, 9]); // log p(token i+1 | tokens 0..=i)
 //! # Ok(())
 //! # }
@@ -68,6 +79,8 @@ pub use classifier::{MlpClassifier, MlpClassifierConfig};
 pub use error::{Error, Result};
 pub use lm::{ByteLm, ByteLmConfig};
 pub use mlp_denoiser::{MlpDenoiser, MlpDenoiserConfig};
-pub use reward::{bradley_terry_loss, RewardModel, RewardModelConfig};
+pub mod preference;
+pub use preference::{pair_logprobs, CausalLm, LogProbPath, PairLogProbs};
+pub use reward::{bradley_terry_loss, try_bradley_terry_loss, RewardModel, RewardModelConfig};
 pub use time_embedding::sinusoidal_embedding;
 pub use unet::{CrossAttnBlock, ResBlock, UNet, UNetConfig};

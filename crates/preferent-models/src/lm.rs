@@ -20,7 +20,13 @@ use crate::error::invalid;
 /// Radford et al. 2019 (GPT-2, pre-norm blocks); karpathy/nanoGPT `model.py`.
 #[derive(Config, Debug)]
 pub struct ByteLmConfig {
-    /// Vocabulary size (256 for raw bytes).
+    /// Vocabulary size: token ids must lie in `0..vocab_size`.
+    ///
+    /// The default 256 covers raw bytes only. A model fed by a tokenizer must take that
+    /// tokenizer's `vocab_size()`: preferent-data's `ByteTokenizer` has 259 ids (256 bytes plus
+    /// BOS, EOS and PAD at 256–258), so build the config with [`ByteLmConfig::for_vocab`] (or
+    /// `with_vocab_size`) from `tokenizer.vocab_size()`. The checked entry points
+    /// ([`ByteLm::try_forward`], [`ByteLm::lm_loss`], …) name any id outside the vocabulary.
     #[config(default = 256)]
     pub vocab_size: usize,
     /// Model width.
@@ -44,6 +50,22 @@ pub struct ByteLmConfig {
 }
 
 impl ByteLmConfig {
+    /// The default-size model over a vocabulary of `vocab_size` ids: pass the tokenizer's
+    /// `vocab_size()` so that every id the tokenizer (and its collators, with their BOS, EOS and
+    /// PAD ids) emits has an embedding row.
+    ///
+    /// ```
+    /// use preferent_models::ByteLmConfig;
+    /// // preferent-data's `ByteTokenizer::vocab_size()` is 259: bytes + BOS/EOS/PAD.
+    /// let config = ByteLmConfig::for_vocab(259);
+    /// assert_eq!(config.vocab_size, 259);
+    /// // The small test model over the same vocabulary:
+    /// assert_eq!(ByteLmConfig::tiny().with_vocab_size(259).vocab_size, 259);
+    /// ```
+    pub fn for_vocab(vocab_size: usize) -> Self {
+        Self::new().with_vocab_size(vocab_size)
+    }
+
     /// A small model (width 64, 2 layers, 4 heads, context 32) for tests and the quick demo.
     pub fn tiny() -> Self {
         Self::new()
@@ -134,29 +156,86 @@ pub struct ByteLm<B: Backend> {
 }
 
 impl<B: Backend> ByteLm<B> {
-    /// Checks that `tokens` fits this model: rank-2, `1 ≤ T ≤ max_seq_len`, ids in range.
+    /// Checks that `tokens` can be scored by this model: rank-2 `[batch ≥ 1, T]` with
+    /// `2 ≤ T ≤ max_seq_len` (a next-token log-prob needs at least two tokens) and every id in
+    /// `0..vocab_size`.
+    ///
+    /// This is the check [`ByteLm::try_token_log_probs`] and [`ByteLm::lm_loss`] run;
+    /// [`ByteLm::try_forward`] also accepts `T = 1`. It reads the ids back to the host (one small
+    /// transfer of `batch · T` integers).
+    ///
+    /// # Errors
+    /// [`Error::Shape`](crate::Error::Shape) on an empty batch or a `T` outside `2..=max_seq_len`;
+    /// [`Error::TokenOutOfRange`](crate::Error::TokenOutOfRange) naming the first id outside the
+    /// vocabulary, with its row and position.
     pub fn check_tokens(&self, tokens: &Tensor<B, 2, Int>) -> crate::Result<()> {
+        self.check_tokens_min_len(tokens, 2)
+    }
+
+    /// [`ByteLm::check_tokens`] with a minimum sequence length of `min_t`.
+    fn check_tokens_min_len(&self, tokens: &Tensor<B, 2, Int>, min_t: usize) -> crate::Result<()> {
         let [b, t] = tokens.dims();
-        if b == 0 || t == 0 || t > self.max_seq_len {
+        if b == 0 || t < min_t || t > self.max_seq_len {
             return Err(crate::Error::Shape {
                 what: "tokens",
-                expected: format!("[batch ≥ 1, 1 ≤ T ≤ {}]", self.max_seq_len),
+                expected: format!("[batch ≥ 1, {min_t} ≤ T ≤ {}]", self.max_seq_len),
                 got: vec![b, t],
             });
         }
-        let max = tokens.clone().max().into_scalar();
-        let min = tokens.clone().min().into_scalar();
-        let (max, min): (i64, i64) = (
-            burn::tensor::ElementConversion::elem(max),
-            burn::tensor::ElementConversion::elem(min),
-        );
-        if min < 0 || max >= self.vocab_size as i64 {
-            return Err(crate::Error::Sequence(format!(
-                "token ids must lie in 0..{}, got range {min}..={max}",
-                self.vocab_size
-            )));
+        let ids: Vec<i64> = tokens
+            .to_data()
+            .convert::<i64>()
+            .to_vec::<i64>()
+            .map_err(|e| crate::Error::Sequence(format!("reading token ids: {e:?}")))?;
+        if let Some(i) = ids
+            .iter()
+            .position(|&x| x < 0 || x >= self.vocab_size as i64)
+        {
+            return Err(crate::Error::TokenOutOfRange {
+                id: ids[i],
+                row: i / t,
+                position: i % t,
+                vocab_size: self.vocab_size,
+            });
         }
         Ok(())
+    }
+
+    /// [`ByteLm::forward`], checked: the tokens must be `[batch ≥ 1, 1 ≤ T ≤ max_seq_len]` with
+    /// every id in `0..vocab_size` (ids are read back to the host once).
+    ///
+    /// # Shapes
+    /// `[batch, T]` → `[batch, T, vocab_size]`
+    ///
+    /// # Errors
+    /// As [`ByteLm::check_tokens`], except that `T = 1` is accepted.
+    pub fn try_forward(&self, tokens: Tensor<B, 2, Int>) -> crate::Result<Tensor<B, 3>> {
+        self.check_tokens_min_len(&tokens, 1)?;
+        Ok(self.forward(tokens))
+    }
+
+    /// [`ByteLm::hidden`], checked as [`ByteLm::try_forward`].
+    ///
+    /// # Shapes
+    /// `[batch, T]` → `[batch, T, d_model]`
+    ///
+    /// # Errors
+    /// As [`ByteLm::try_forward`].
+    pub fn try_hidden(&self, tokens: Tensor<B, 2, Int>) -> crate::Result<Tensor<B, 3>> {
+        self.check_tokens_min_len(&tokens, 1)?;
+        Ok(self.hidden(tokens))
+    }
+
+    /// [`ByteLm::token_log_probs`], checked with [`ByteLm::check_tokens`] (`T ≥ 2`).
+    ///
+    /// # Shapes
+    /// `[batch, T]` → `[batch, T−1]`
+    ///
+    /// # Errors
+    /// As [`ByteLm::check_tokens`].
+    pub fn try_token_log_probs(&self, tokens: Tensor<B, 2, Int>) -> crate::Result<Tensor<B, 2>> {
+        self.check_tokens(&tokens)?;
+        Ok(self.token_log_probs(tokens))
     }
 
     /// Final hidden states (after the last LayerNorm).
@@ -165,7 +244,8 @@ impl<B: Backend> ByteLm<B> {
     /// `[batch, T]` → `[batch, T, d_model]`
     ///
     /// # Panics
-    /// If `T > max_seq_len` (use [`ByteLm::check_tokens`] on untrusted input).
+    /// If `T = 0`, `T > max_seq_len` or an id is not below `vocab_size` (use
+    /// [`ByteLm::try_hidden`] on untrusted input).
     pub fn hidden(&self, tokens: Tensor<B, 2, Int>) -> Tensor<B, 3> {
         let [_, t] = tokens.dims();
         let device = tokens.device();
@@ -184,7 +264,8 @@ impl<B: Backend> ByteLm<B> {
     /// `[batch, T]` → `[batch, T, vocab_size]`
     ///
     /// # Panics
-    /// If `T > max_seq_len`.
+    /// If `T = 0`, `T > max_seq_len` or an id is not below `vocab_size` (use
+    /// [`ByteLm::try_forward`] on untrusted input).
     pub fn forward(&self, tokens: Tensor<B, 2, Int>) -> Tensor<B, 3> {
         let h = self.hidden(tokens);
         let [b, t, d] = h.dims();
@@ -203,6 +284,10 @@ impl<B: Backend> ByteLm<B> {
     ///
     /// # Shapes
     /// `[batch, T]` → `[batch, T−1]` (position `i` scores token `i+1`)
+    ///
+    /// # Panics
+    /// If `T < 2`, `T > max_seq_len` or an id is not below `vocab_size` (use
+    /// [`ByteLm::try_token_log_probs`] on untrusted input).
     pub fn token_log_probs(&self, tokens: Tensor<B, 2, Int>) -> Tensor<B, 2> {
         let [b, t] = tokens.dims();
         let h = self.hidden(tokens.clone());
@@ -218,12 +303,36 @@ impl<B: Backend> ByteLm<B> {
 
     /// Mean next-token cross-entropy over positions where `loss_mask` is 1.
     ///
+    /// ```text
+    /// L = −Σ_{b,i} m[b,i] · log p(x[b,i+1] | x[b,0..=i]) / max(1, Σ m)
+    /// ```
+    ///
+    /// The tokens are checked with [`ByteLm::check_tokens`] (one small read-back of the ids) and
+    /// the mask's shape against them before anything runs.
+    ///
     /// # Shapes
     /// tokens `[batch, T]`, loss_mask `[batch, T−1]` (1 = score token `i+1`) → `[1]`
-    pub fn lm_loss(&self, tokens: Tensor<B, 2, Int>, loss_mask: Tensor<B, 2>) -> Tensor<B, 1> {
+    ///
+    /// # Errors
+    /// As [`ByteLm::check_tokens`]; [`Error::Shape`](crate::Error::Shape) for a `loss_mask` that
+    /// is not `[batch, T−1]` (e.g. the off-by-one `[batch, T]`).
+    pub fn lm_loss(
+        &self,
+        tokens: Tensor<B, 2, Int>,
+        loss_mask: Tensor<B, 2>,
+    ) -> crate::Result<Tensor<B, 1>> {
+        let [b, t] = tokens.dims();
+        self.check_tokens(&tokens)?;
+        if loss_mask.dims() != [b, t - 1] {
+            return Err(crate::Error::Shape {
+                what: "loss_mask",
+                expected: format!("[{b}, {}] (position i scores token i + 1)", t - 1),
+                got: loss_mask.dims().to_vec(),
+            });
+        }
         let lp = self.token_log_probs(tokens);
         let denom = loss_mask.clone().sum().clamp_min(1.0);
-        (lp * loss_mask).sum().neg() / denom
+        Ok((lp * loss_mask).sum().neg() / denom)
     }
 
     /// Autoregressive sampling (no KV cache: the whole prefix is re-run each step, fine for the
@@ -232,6 +341,12 @@ impl<B: Backend> ByteLm<B> {
     /// Every prompt must have the same length. Sampling uses `temperature` (≤ 0 means greedy
     /// argmax). Generation of a row stops after `stop` is produced; the returned completions exclude
     /// the prompt and include the stop byte if produced.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`](crate::Error::InvalidConfig) for a NaN `temperature`;
+    /// [`Error::Sequence`](crate::Error::Sequence) for empty or unequal prompts or a total length
+    /// over `max_seq_len`; [`Error::TokenOutOfRange`](crate::Error::TokenOutOfRange) for a prompt
+    /// id outside the vocabulary.
     pub fn generate<R: Rng>(
         &self,
         prompts: &[Vec<u32>],
@@ -241,6 +356,13 @@ impl<B: Backend> ByteLm<B> {
         rng: &mut R,
         device: &B::Device,
     ) -> crate::Result<Vec<Vec<u32>>> {
+        if temperature.is_nan() {
+            return Err(crate::error::invalid(
+                "temperature",
+                temperature,
+                "must not be NaN (≤ 0 means greedy)",
+            ));
+        }
         let Some(first) = prompts.first() else {
             return Ok(Vec::new());
         };
@@ -256,15 +378,15 @@ impl<B: Backend> ByteLm<B> {
                 self.max_seq_len
             )));
         }
-        if let Some(bad) = prompts
-            .iter()
-            .flatten()
-            .find(|&&x| x as usize >= self.vocab_size)
-        {
-            return Err(crate::Error::Sequence(format!(
-                "token id {bad} not below vocab size {}",
-                self.vocab_size
-            )));
+        for (row, prompt) in prompts.iter().enumerate() {
+            if let Some(position) = prompt.iter().position(|&x| x as usize >= self.vocab_size) {
+                return Err(crate::Error::TokenOutOfRange {
+                    id: i64::from(prompt[position]),
+                    row,
+                    position,
+                    vocab_size: self.vocab_size,
+                });
+            }
         }
         let n = prompts.len();
         let v = self.vocab_size;

@@ -98,7 +98,34 @@ pub struct MlpDenoiser<B: Backend> {
 }
 
 impl<B: Backend> MlpDenoiser<B> {
+    /// [`MlpDenoiser::forward`], checked: `x` must be `[batch, dim]` and `t` `[batch]`.
+    ///
+    /// # Errors
+    /// [`Error::Shape`](crate::Error::Shape) naming the argument of the wrong shape.
+    pub fn try_forward(&self, x: Tensor<B, 2>, t: Tensor<B, 1>) -> crate::Result<Tensor<B, 2>> {
+        let [b, dim] = x.dims();
+        let want = self.input.weight.dims()[0];
+        if dim != want || b == 0 {
+            return Err(crate::Error::Shape {
+                what: "x",
+                expected: format!("[batch ≥ 1, {want}]"),
+                got: x.dims().to_vec(),
+            });
+        }
+        if t.dims() != [b] {
+            return Err(crate::Error::Shape {
+                what: "t",
+                expected: format!("[{b}]"),
+                got: t.dims().to_vec(),
+            });
+        }
+        Ok(self.forward(x, t))
+    }
+
     /// Predicts the noise ε in `x_t`.
+    ///
+    /// # Panics
+    /// On shapes [`MlpDenoiser::try_forward`] rejects (use it on untrusted input).
     pub fn forward(&self, x: Tensor<B, 2>, t: Tensor<B, 1>) -> Tensor<B, 2> {
         let e = sinusoidal_embedding(t, self.time_dim, self.max_period);
         let e = self.time_2.forward(silu(self.time_1.forward(e)));

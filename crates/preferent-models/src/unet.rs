@@ -1,7 +1,7 @@
 //! A small convolutional U-Net for 8×8 / 16×16 images with optional cross-attention conditioning.
 
 use burn::config::Config;
-use burn::module::Module;
+use burn::module::{Module, ModuleVisitor, Param};
 use burn::nn::attention::{CrossAttention, CrossAttentionConfig};
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{GroupNorm, GroupNormConfig, Linear, LinearConfig, PaddingConfig2d};
@@ -218,18 +218,24 @@ pub struct UNet<B: Backend> {
 }
 
 impl<B: Backend> UNet<B> {
-    /// Predicts ε, failing on odd spatial sizes or a context that does not match the config.
+    /// Predicts ε, failing on a channel count other than the network's, odd or empty spatial
+    /// sizes, a `t` that is not `[batch]`, or a context that does not match the config (missing,
+    /// unexpected, or not `[batch, L ≥ 1, context_dim]`).
+    ///
+    /// # Errors
+    /// [`Error::Shape`](crate::Error::Shape) naming the offending argument.
     pub fn try_forward(
         &self,
         x: Tensor<B, 4>,
         t: Tensor<B, 1>,
         context: Option<Tensor<B, 3>>,
     ) -> crate::Result<Tensor<B, 4>> {
-        let [b, _, h, w] = x.dims();
-        if h % 2 != 0 || w % 2 != 0 || h == 0 || w == 0 {
+        let [b, c, h, w] = x.dims();
+        let channels = self.conv_in.weight.dims()[1];
+        if h % 2 != 0 || w % 2 != 0 || h == 0 || w == 0 || b == 0 || c != channels {
             return Err(crate::Error::Shape {
                 what: "x",
-                expected: "[batch, C, H, W] with H and W even".into(),
+                expected: format!("[batch ≥ 1, {channels}, H, W] with H and W even and positive"),
                 got: x.dims().to_vec(),
             });
         }
@@ -255,7 +261,18 @@ impl<B: Backend> UNet<B> {
                     got: c.dims().to_vec(),
                 })
             }
-            _ => {}
+            (Some(block), Some(ctx)) => {
+                let [cb, len, dc] = ctx.dims();
+                let want = context_width(&block.attn);
+                if cb != b || len == 0 || dc != want {
+                    return Err(crate::Error::Shape {
+                        what: "context",
+                        expected: format!("[{b}, L ≥ 1, {want}]"),
+                        got: ctx.dims().to_vec(),
+                    });
+                }
+            }
+            (None, None) => {}
         }
         Ok(self.forward(x, t, context))
     }
@@ -263,7 +280,7 @@ impl<B: Backend> UNet<B> {
     /// Predicts ε (see [`UNet::try_forward`] for the checked version).
     ///
     /// # Panics
-    /// On odd H/W, or if `context` is missing for a conditional network.
+    /// On the inputs [`UNet::try_forward`] rejects (odd H/W, a wrong channel count or context).
     pub fn forward(
         &self,
         x: Tensor<B, 4>,
@@ -287,6 +304,28 @@ impl<B: Backend> UNet<B> {
         let u = self.up.forward(Tensor::cat(vec![up, h1], 1), e);
         self.conv_out.forward(silu(group_norm(&self.norm_out, u)))
     }
+}
+
+/// Parameter shapes in module-visit order.
+struct ParamShapes(Vec<Vec<usize>>);
+
+impl<B: Backend> ModuleVisitor<B> for ParamShapes {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        self.0.push(param.val().dims().to_vec());
+    }
+}
+
+/// The context width `d_context` of burn's `CrossAttention` (whose fields are private): the
+/// input width of its key projection, the third parameter in visit order (query weight and bias,
+/// then key weight `[d_context, ·]`).
+fn context_width<B: Backend>(attn: &CrossAttention<B>) -> usize {
+    let mut shapes = ParamShapes(Vec::new());
+    attn.visit(&mut shapes);
+    shapes
+        .0
+        .get(2)
+        .and_then(|s| s.first().copied())
+        .unwrap_or(0)
 }
 
 /// burn's `GroupNorm::forward` on `[B, C, H, W]`, with every broadcast laid out as

@@ -11,5 +11,8 @@
 pub mod error;
 pub mod subpo;
 
-pub use error::RlError;
-pub use subpo::{marginal_gains, subpo_policy_gradient_loss, SubpoBaseline, SubpoConfig};
+pub use error::{LossError, RlError};
+pub use subpo::{
+    marginal_gains, subpo_policy_gradient_loss, SubpoBaseline, SubpoBatch, SubpoConfig, SubpoLoss,
+    SubpoMetrics, SubpoMetricsHost,
+};

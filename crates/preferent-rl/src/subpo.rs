@@ -21,9 +21,11 @@
 
 use burn::config::Config;
 use burn::tensor::{backend::Backend, Tensor};
+use preferent_losses::base::PreferenceLoss;
+use preferent_losses::output::{FiniteWatch, LossOutput};
 use serde::{Deserialize, Serialize};
 
-use crate::error::RlError;
+use crate::error::{LossError, RlError};
 
 /// The baseline `b_i` subtracted from the gain-to-go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -47,21 +49,83 @@ pub struct SubpoConfig {
     pub gain_scale: f64,
 }
 
+impl SubpoConfig {
+    /// Checks `gain_scale` (finite and > 0: the gains are divided by it).
+    ///
+    /// # Errors
+    /// [`LossError::InvalidParameter`] naming `gain_scale`.
+    pub fn validate(&self) -> Result<(), LossError> {
+        if !(self.gain_scale.is_finite() && self.gain_scale > 0.0) {
+            return Err(LossError::InvalidParameter {
+                name: "gain_scale",
+                value: self.gain_scale,
+                requirement: "finite and > 0",
+            });
+        }
+        Ok(())
+    }
+}
+
+preferent_losses::validated_loss! {
+    /// SubPO's surrogate, validated ([`SubpoConfig::init`]); see
+    /// [`subpo_policy_gradient_loss`].
+    SubpoConfig => SubpoLoss
+}
+
+preferent_losses::scalar_metrics! {
+    /// Detached SubPO metrics, `[1]` tensors.
+    pub struct SubpoMetrics => SubpoMetricsHost {
+        /// Mean over trajectories of the total (scaled) gain `Σ_i m_i Δ_i = F(τ) − F(∅)`.
+        mean_return: "mean_return",
+        /// Mean (scaled) gain-to-go over valid steps.
+        mean_gain_to_go: "mean_gain_to_go",
+    }
+}
+
+/// One SubPO batch of trajectories.
+///
+/// # Shapes
+/// Every tensor `[B, H]`.
+#[derive(Debug, Clone)]
+pub struct SubpoBatch<B: Backend> {
+    /// `log π(a_i | s_i, i)`, differentiable.
+    pub log_probs: Tensor<B, 2>,
+    /// Marginal gains `Δ_i` (constants).
+    pub gains: Tensor<B, 2>,
+    /// 1 on valid steps, 0 on padding.
+    pub mask: Tensor<B, 2>,
+}
+
+impl<B: Backend> PreferenceLoss<B> for SubpoLoss {
+    type Batch = SubpoBatch<B>;
+    type Metrics = SubpoMetrics<B>;
+
+    fn forward(&self, batch: SubpoBatch<B>) -> Result<LossOutput<B, SubpoMetrics<B>>, LossError> {
+        subpo_forward(batch, &self.config)
+    }
+}
+
 /// Marginal gains `Δ_j = F(τ_{0:j+1}) − F(τ_{0:j})` of a trajectory under a set function `F`
 /// (evaluated on prefixes; `F` of the empty prefix is taken from `f(&[])`).
 ///
 /// # Errors
-/// [`RlError::NonFinite`] when `F` returns NaN or ±∞ on some prefix.
+/// [`LossError::OutOfDomain`] (requirement "finite") when `F` returns NaN or ±∞ on some prefix;
+/// the index is the prefix length (0 = the empty prefix).
 pub fn marginal_gains<S>(trajectory: &[S], f: impl Fn(&[S]) -> f64) -> Result<Vec<f64>, RlError> {
+    let non_finite = |index: usize| LossError::OutOfDomain {
+        name: "F(prefix)",
+        index,
+        requirement: "finite (F of every prefix, the empty one included)",
+    };
     let mut prev = f(&[]);
+    if !prev.is_finite() {
+        return Err(non_finite(0));
+    }
     let mut gains = Vec::with_capacity(trajectory.len());
     for j in 0..trajectory.len() {
         let cur = f(&trajectory[..=j]);
         if !cur.is_finite() {
-            return Err(RlError::NonFinite {
-                name: "F(prefix)",
-                index: j,
-            });
+            return Err(non_finite(j + 1));
         }
         gains.push(cur - prev);
         prev = cur;
@@ -78,8 +142,8 @@ pub fn marginal_gains<S>(trajectory: &[S], f: impl Fn(&[S]) -> f64) -> Result<Ve
 /// - returns a loss of shape `[1]`: `−(1/B) Σ_b Σ_i m·logπ·(G − b)`.
 ///
 /// # Errors
-/// [`RlError::ShapeMismatch`] when the three shapes differ; [`RlError::EmptyBatch`] when
-/// `B·H = 0`.
+/// [`LossError::InvalidParameter`] for a bad `gain_scale`; [`LossError::ShapeMismatch`] when the
+/// three shapes differ; [`LossError::EmptyBatch`] when `B·H = 0`.
 ///
 /// # References
 /// arXiv 2307.13372; see the module docs.
@@ -89,6 +153,25 @@ pub fn subpo_policy_gradient_loss<B: Backend>(
     mask: Tensor<B, 2>,
     config: &SubpoConfig,
 ) -> Result<Tensor<B, 1>, RlError> {
+    Ok(config
+        .init()?
+        .forward(SubpoBatch {
+            log_probs,
+            gains,
+            mask,
+        })?
+        .loss)
+}
+
+fn subpo_forward<B: Backend>(
+    batch: SubpoBatch<B>,
+    config: &SubpoConfig,
+) -> Result<LossOutput<B, SubpoMetrics<B>>, LossError> {
+    let SubpoBatch {
+        log_probs,
+        gains,
+        mask,
+    } = batch;
     let dims = log_probs.dims();
     for (name, t) in [("gains", &gains), ("mask", &mask)] {
         if t.dims() != dims {
@@ -103,11 +186,17 @@ pub fn subpo_policy_gradient_loss<B: Backend>(
     if batch * horizon == 0 {
         return Err(RlError::EmptyBatch { name: "log_probs" });
     }
+    let watch = FiniteWatch::new()
+        .watch(&log_probs)
+        .watch(&gains)
+        .watch(&mask);
     let gains = (gains * mask.clone())
         .div_scalar(config.gain_scale)
         .detach();
+    let mean_return = gains.clone().sum().div_scalar(batch as f64);
     // Gain-to-go: reverse cumulative sum along the step axis.
     let to_go = gains.flip([1]).cumsum(1).flip([1]);
+    let to_go_mean = to_go_valid(&to_go, &mask);
     let weights = match config.baseline {
         SubpoBaseline::None => to_go,
         SubpoBaseline::BatchMean => {
@@ -116,9 +205,19 @@ pub fn subpo_policy_gradient_loss<B: Backend>(
             to_go - mean
         }
     };
+    let mean_gain_to_go = to_go_mean.detach();
     let weights = (weights * mask.clone()).detach();
     let objective = (log_probs * mask * weights).sum().div_scalar(batch as f64);
-    Ok(objective.neg())
+    let metrics = SubpoMetrics {
+        mean_return,
+        mean_gain_to_go,
+    };
+    Ok(LossOutput::new(objective.neg(), metrics, watch))
+}
+
+/// Mean of `x` over the valid steps of `mask`.
+fn to_go_valid<B: Backend>(x: &Tensor<B, 2>, mask: &Tensor<B, 2>) -> Tensor<B, 1> {
+    (x.clone() * mask.clone()).sum() / mask.clone().sum().clamp_min(1.0)
 }
 
 #[cfg(test)]
@@ -152,13 +251,28 @@ mod tests {
             |s: &[i32]| if s.len() == 2 { f64::NAN } else { 0.0 },
         )
         .unwrap_err();
-        assert_eq!(
+        assert!(matches!(
             err,
-            RlError::NonFinite {
+            RlError::OutOfDomain {
                 name: "F(prefix)",
-                index: 1
+                index: 2,
+                ..
             }
-        );
+        ));
+        // Issue #19: the empty prefix is checked too, and gain_scale = 0 is refused at init.
+        let err = marginal_gains(
+            &[1],
+            |s: &[i32]| if s.is_empty() { f64::INFINITY } else { 0.0 },
+        )
+        .unwrap_err();
+        assert!(matches!(err, RlError::OutOfDomain { index: 0, .. }));
+        assert!(matches!(
+            SubpoConfig::new().with_gain_scale(0.0).init(),
+            Err(LossError::InvalidParameter {
+                name: "gain_scale",
+                ..
+            })
+        ));
     }
 
     const LP: [f64; 6] = [-0.5, -1.2, -0.3, -2.0, -0.7, -0.1];

@@ -12,7 +12,8 @@ use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use preferent_samplers::solvers::{
     Ddim, DdimConfig, Ddpm, DdpmConfig, DpmAlgorithm, DpmSolverMultistep, DpmSolverMultistepConfig,
     DpmSolverSinglestep, DpmSolverSinglestepConfig, EdmConfig, EulerEdm, FinalSigmas,
-    FlowMatchEuler, FlowMatchEulerConfig, HeunEdm, Solver,
+    FlowMatchEuler, FlowMatchEulerConfig, HeunEdm, Sampler, Solver, UniPc, UniPcConfig,
+    UniPcVariant,
 };
 use preferent_testkit::TestBackend as B;
 
@@ -26,7 +27,7 @@ fn randn() -> Tensor<B, 4> {
 fn bench_solver<S, F>(c: &mut Criterion, name: &str, build: F, warm: usize)
 where
     S: Solver<B, 4>,
-    F: Fn() -> S,
+    F: Fn() -> Sampler<B, 4, S>,
 {
     let x = randn();
     let out = randn();
@@ -63,19 +64,19 @@ fn steps(c: &mut Criterion) {
     bench_solver(
         c,
         "ddim",
-        || Ddim::<B, 4>::new(DdimConfig::new(), n).unwrap(),
+        || Sampler::<B, 4, _>::new(Ddim::new(DdimConfig::new(), n).unwrap()),
         0,
     );
     bench_solver(
         c,
         "ddim_eta1",
-        || Ddim::<B, 4>::new(DdimConfig::new().with_eta(1.0), n).unwrap(),
+        || Sampler::<B, 4, _>::new(Ddim::new(DdimConfig::new().with_eta(1.0), n).unwrap()),
         0,
     );
     bench_solver(
         c,
         "ddpm",
-        || Ddpm::<B, 4>::new(DdpmConfig::new(), n).unwrap(),
+        || Sampler::<B, 4, _>::new(Ddpm::new(DdpmConfig::new(), n).unwrap()),
         0,
     );
     for (name, alg, order) in [
@@ -97,7 +98,7 @@ fn steps(c: &mut Criterion) {
                     } else {
                         FinalSigmas::SigmaMin
                     });
-                DpmSolverMultistep::<B, 4>::new(cfg, n).unwrap()
+                Sampler::<B, 4, _>::new(DpmSolverMultistep::new(cfg, n).unwrap())
             },
             order - 1,
         );
@@ -108,27 +109,44 @@ fn steps(c: &mut Criterion) {
             name,
             move || {
                 let cfg = DpmSolverSinglestepConfig::new().with_solver_order(order);
-                DpmSolverSinglestep::<B, 4>::new(cfg, 48).unwrap()
+                Sampler::<B, 4, _>::new(DpmSolverSinglestep::new(cfg, 48).unwrap())
             },
             order - 1,
+        );
+    }
+    // UniPC: the timed step runs UniC (order p) and UniP (order p) with a full history.
+    for (name, variant, order) in [
+        ("unipc_bh2_2", UniPcVariant::Bh2, 2usize),
+        ("unipc_bh1_3", UniPcVariant::Bh1, 3),
+    ] {
+        bench_solver(
+            c,
+            name,
+            move || {
+                let cfg = UniPcConfig::new()
+                    .with_solver_type(variant)
+                    .with_solver_order(order);
+                Sampler::<B, 4, _>::new(UniPc::new(cfg, n).unwrap())
+            },
+            order,
         );
     }
     bench_solver(
         c,
         "euler_edm",
-        || EulerEdm::<B, 4>::new(EdmConfig::new(), n).unwrap(),
+        || Sampler::<B, 4, _>::new(EulerEdm::new(EdmConfig::new(), n).unwrap()),
         0,
     );
     bench_solver(
         c,
         "flow_match_euler",
-        || FlowMatchEuler::<B, 4>::new(FlowMatchEulerConfig::new(), n).unwrap(),
+        || Sampler::<B, 4, _>::new(FlowMatchEuler::new(FlowMatchEulerConfig::new(), n).unwrap()),
         0,
     );
     bench_solver(
         c,
         "heun_edm_correction",
-        || HeunEdm::<B, 4>::new(EdmConfig::new(), n).unwrap(),
+        || Sampler::<B, 4, _>::new(HeunEdm::new(EdmConfig::new(), n).unwrap()),
         1,
     );
 }

@@ -17,8 +17,8 @@
 use crate::error::{SamplerError, SamplerResult};
 use crate::schedule::{ContinuousSpacing, ContinuousVp, GridPoint};
 use crate::solvers::{
-    sample, Ddim, DdimConfig, DpmAlgorithm, DpmSolverMultistep, DpmSolverMultistepConfig,
-    DpmSolverSinglestep, DpmSolverSinglestepConfig, DpmSolverType, FinalSigmas,
+    Ddim, DdimConfig, DpmAlgorithm, DpmSolverMultistep, DpmSolverMultistepConfig,
+    DpmSolverSinglestep, DpmSolverSinglestepConfig, DpmSolverType, FinalSigmas, Sampler,
 };
 use burn::tensor::{activation::softmax, backend::Backend, Tensor, TensorData};
 
@@ -302,7 +302,7 @@ pub fn nfe_error_table<B: Backend>(
             let out = match solver {
                 AnalyticSolver::Ddim => {
                     let c = DdimConfig::new().with_clip_sample(false);
-                    sample(&mut Ddim::<B, 2>::from_grid(c, grid)?, model, x, |_| {})?
+                    Sampler::<B, 2, _>::new(Ddim::from_grid(c, grid)?).sample(model, x, |_| {})?
                 }
                 AnalyticSolver::DpmSolverPlusPlusMultistep(o)
                 | AnalyticSolver::DpmSolverMultistep(o) => {
@@ -316,8 +316,7 @@ pub fn nfe_error_table<B: Backend>(
                         .with_algorithm_type(alg)
                         .with_lower_order_final(false)
                         .with_final_sigmas_type(FinalSigmas::SigmaMin);
-                    sample(
-                        &mut DpmSolverMultistep::<B, 2>::from_grid(c, grid)?,
+                    Sampler::<B, 2, _>::new(DpmSolverMultistep::from_grid(c, grid)?).sample(
                         model,
                         x,
                         |_| {},
@@ -328,8 +327,7 @@ pub fn nfe_error_table<B: Backend>(
                         .with_solver_order(o)
                         .with_solver_type(DpmSolverType::Heun)
                         .with_final_sigmas_type(FinalSigmas::SigmaMin);
-                    sample(
-                        &mut DpmSolverSinglestep::<B, 2>::from_grid(c, grid)?,
+                    Sampler::<B, 2, _>::new(DpmSolverSinglestep::from_grid(c, grid)?).sample(
                         model,
                         x,
                         |_| {},

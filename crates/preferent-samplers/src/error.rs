@@ -51,6 +51,14 @@ pub enum SamplerError {
         /// The number of steps in the schedule.
         len: usize,
     },
+    /// A sample (or another value the sampler produced) holds a NaN or ±∞.
+    #[error("non-finite values in the {what} after step {step}")]
+    NonFinite {
+        /// What was not finite.
+        what: &'static str,
+        /// The first step after which it was seen.
+        step: usize,
+    },
     /// The log-probability was requested for a deterministic (zero-variance) transition.
     #[error("the transition is deterministic (std = 0); its log-probability is undefined")]
     DegenerateTransition,

@@ -14,7 +14,10 @@
 //! `use_flow_sigmas` does; at order 1 that is exactly the flow-matching Euler step
 //! `x + (σ_next − σ)·u` (tested), which [`solvers::FlowMatchEuler`] implements with diffusers'
 //! `FlowMatchEulerDiscreteScheduler` schedule (SD3 static shift, Flux dynamic shift).
-//! - [`solvers`]: the [`solvers::Solver`] trait, every solver, and the [`solvers::sample`] loop.
+//! - [`solvers`]: the [`solvers::Solver`] trait, every solver, and the [`solvers::Sampler`]
+//!   driver (step position, `peek`, the sampling loop, recorded [`solvers::Trajectory`]s).
+//! - [`schedule::TimeGrid`]: the typed time grid every solver exposes (what its times are, the
+//!   point of every model evaluation, forward noising with one t per batch row).
 //! - [`analytic`]: a Gaussian-mixture model with exact ε under VP and an error-vs-NFE table.
 //! - [`phi`]: the φ-functions, finite as h → 0.
 //!
@@ -22,14 +25,14 @@
 //! ```
 //! use burn::backend::Flex;
 //! use burn::tensor::Tensor;
-//! use preferent_samplers::solvers::{sample, DpmSolverMultistep, DpmSolverMultistepConfig, Solver};
+//! use preferent_samplers::solvers::{DpmSolverMultistep, DpmSolverMultistepConfig, Sampler};
 //!
 //! let device = Default::default();
-//! let mut solver =
-//!     DpmSolverMultistep::<Flex, 2>::new(DpmSolverMultistepConfig::new(), 10).unwrap();
+//! let solver = DpmSolverMultistep::new(DpmSolverMultistepConfig::new(), 10).unwrap();
+//! let mut sampler = Sampler::<Flex, 2, _>::new(solver);
 //! let x_t: Tensor<Flex, 2> = Tensor::zeros([2, 3], &device);
 //! // A model predicting ε = 0 maps pure noise x_T to α_0/α_T · x_T.
-//! let x0 = sample(&mut solver, |x: &Tensor<Flex, 2>, _t| x.zeros_like(), x_t, |_| {}).unwrap();
+//! let x0 = sampler.sample(|x: &Tensor<Flex, 2>, _t| x.zeros_like(), x_t, |_| {}).unwrap();
 //! assert_eq!(x0.dims(), [2, 3]);
 //! ```
 

@@ -10,7 +10,8 @@ use preferent_samplers::analytic::{
 };
 use preferent_samplers::schedule::GridPoint;
 use preferent_samplers::solvers::{
-    sample, DpmAlgorithm, DpmSolverMultistep, DpmSolverMultistepConfig, FinalSigmas, ThirdOrderRule,
+    sample, DpmAlgorithm, DpmSolverMultistep, DpmSolverMultistepConfig, FinalSigmas, Sampler,
+    ThirdOrderRule,
 };
 use preferent_testkit::{device, to_vec, TestBackend};
 
@@ -120,7 +121,7 @@ fn three_m_accurate_warmup(alg: DpmAlgorithm, rule: ThirdOrderRule, ns: &[usize]
             .with_third_order_rule(rule)
             .with_lower_order_final(false)
             .with_final_sigmas_type(FinalSigmas::SigmaMin);
-        let mut s = DpmSolverMultistep::<B, 2>::from_grid(c, grid).unwrap();
+        let mut s = Sampler::<B, 2, _>::new(DpmSolverMultistep::from_grid(c, grid).unwrap());
         let x0: Vec<f32> = study.x_start.iter().map(|v| *v as f32).collect();
         let x = Tensor::<B, 2>::from_data(TensorData::new(x0, [batch, d]), &device());
         let model = |x: &Tensor<B, 2>, t: f64| study.mixture.epsilon(x, vp.alpha(t), vp.sigma(t));
@@ -189,7 +190,7 @@ fn multistep_3m_beats_2m() {
 fn edm_euler_and_heun_orders() {
     use preferent_samplers::prediction::PredictionType;
     use preferent_samplers::schedule::karras_sigmas;
-    use preferent_samplers::solvers::{EdmConfig, EulerEdm, HeunEdm, Solver};
+    use preferent_samplers::solvers::{EdmConfig, EulerEdm, HeunEdm, Sampler};
     let study = NfeStudy::default_2d();
     let g = &study.mixture;
     let d = g.dim();
@@ -211,10 +212,12 @@ fn edm_euler_and_heun_orders() {
         g.epsilon(&x.clone().mul_scalar(a), a, s * a)
     };
     let cfg = EdmConfig::new().with_prediction_type(PredictionType::Epsilon);
-    let run = |solver: &mut dyn Solver<B, 2>| -> f64 {
+    let x_start = || {
         let x0: Vec<f32> = x_ve.iter().map(|v| *v as f32).collect();
-        let x = Tensor::<B, 2>::from_data(TensorData::new(x0, [batch, d]), &device());
-        let out = to_vec(sample(solver, model, x, |_| {}).unwrap());
+        Tensor::<B, 2>::from_data(TensorData::new(x0, [batch, d]), &device())
+    };
+    let rmse = |out: Tensor<B, 2>| -> f64 {
+        let out = to_vec(out);
         let mse: f64 = out
             .iter()
             .zip(&reference)
@@ -228,13 +231,17 @@ fn edm_euler_and_heun_orders() {
     let mut he = Vec::new();
     for &n in &ns {
         let sig = karras_sigmas(n + 1, s_min, s_max, 7.0);
-        eu.push(run(&mut EulerEdm::<B, 2>::with_sigmas(
-            cfg.clone(),
-            sig.clone(),
-        )
-        .unwrap()));
-        he.push(run(
-            &mut HeunEdm::<B, 2>::with_sigmas(cfg.clone(), sig).unwrap()
+        let euler = EulerEdm::with_sigmas(cfg.clone(), sig.clone()).unwrap();
+        let heun = HeunEdm::with_sigmas(cfg.clone(), sig).unwrap();
+        eu.push(rmse(
+            Sampler::<B, 2, _>::new(euler)
+                .sample(model, x_start(), |_| {})
+                .unwrap(),
+        ));
+        he.push(rmse(
+            Sampler::<B, 2, _>::new(heun)
+                .sample(model, x_start(), |_| {})
+                .unwrap(),
         ));
     }
     let order = |e: &[f64]| -> Vec<f64> { e.windows(2).map(|w| (w[0] / w[1]).log2()).collect() };
@@ -354,7 +361,7 @@ fn dpm_solver_pp_on_flow_sigmas_converges_with_its_order() {
                 .with_prediction_type(preferent_samplers::prediction::PredictionType::Flow)
                 .with_lower_order_final(false)
                 .with_final_sigmas_type(FinalSigmas::SigmaMin);
-            let mut s = DpmSolverMultistep::<B, 2>::from_grid(c, grid).unwrap();
+            let mut s = Sampler::<B, 2, _>::new(DpmSolverMultistep::from_grid(c, grid).unwrap());
             let x0: Vec<f32> = study.x_start.iter().map(|v| *v as f32).collect();
             let x = Tensor::<B, 2>::from_data(TensorData::new(x0, [batch, d]), &device());
             let out = to_vec(sample(&mut s, model, x, |_| {}).unwrap());

@@ -16,7 +16,7 @@ use preferent_samplers::prediction::PredictionType;
 use preferent_samplers::schedule::{DiscreteScheduleConfig, SigmaSpacing};
 use preferent_samplers::solvers::{
     Ddim, DdimConfig, DpmSolverMultistep, DpmSolverMultistepConfig, DpmSolverSinglestep,
-    DpmSolverSinglestepConfig, FinalSigmas, Solver,
+    DpmSolverSinglestepConfig, FinalSigmas, Sampler, Solver, SolverSpec,
 };
 use preferent_samplers::thresholding::ThresholdingConfig;
 use preferent_testkit::{device, tensor, to_vec, TestBackend};
@@ -44,7 +44,7 @@ fn dummy_model(x: &Tensor<B, 4>, t: f64) -> Tensor<B, 4> {
 }
 
 /// Runs the loop from the solver's current step index; returns (sum |x|, mean |x|).
-fn run<S: Solver<B, 4>>(solver: &mut S, mut x: Tensor<B, 4>) -> (f64, f64) {
+fn run<S: Solver<B, 4>>(solver: &mut Sampler<B, 4, S>, mut x: Tensor<B, 4>) -> (f64, f64) {
     while solver.step_index() < solver.timesteps().len() {
         let t = solver.timesteps()[solver.step_index()];
         let out = dummy_model(&x, t);
@@ -85,7 +85,7 @@ fn multi_config() -> DpmSolverMultistepConfig {
 }
 
 fn multi_loop(config: DpmSolverMultistepConfig) -> (f64, f64) {
-    let mut s = DpmSolverMultistep::<B, 4>::new(config, 10).unwrap();
+    let mut s = Sampler::<B, 4, _>::new(DpmSolverMultistep::new(config, 10).unwrap());
     run(&mut s, deter(false))
 }
 
@@ -128,7 +128,7 @@ fn multistep_full_loop_with_lu_and_v_prediction() {
 
 #[test]
 fn multistep_full_loop_with_noise() {
-    let mut s = DpmSolverMultistep::<B, 4>::new(multi_config(), 10).unwrap();
+    let mut s = Sampler::<B, 4, _>::new(DpmSolverMultistep::new(multi_config(), 10).unwrap());
     let t_start = 5;
     let x = s.add_noise(deter(false), deter(true), t_start).unwrap();
     s.set_begin_index(t_start).unwrap();
@@ -146,7 +146,7 @@ fn single_config() -> DpmSolverSinglestepConfig {
 }
 
 fn single_loop(config: DpmSolverSinglestepConfig) -> (f64, f64) {
-    let mut s = DpmSolverSinglestep::<B, 4>::new(config, 10).unwrap();
+    let mut s = Sampler::<B, 4, _>::new(DpmSolverSinglestep::new(config, 10).unwrap());
     run(&mut s, deter(false))
 }
 
@@ -177,7 +177,7 @@ fn singlestep_full_loop_with_karras_and_v_prediction() {
 
 #[test]
 fn singlestep_full_loop_with_noise() {
-    let mut s = DpmSolverSinglestep::<B, 4>::new(single_config(), 10).unwrap();
+    let mut s = Sampler::<B, 4, _>::new(DpmSolverSinglestep::new(single_config(), 10).unwrap());
     let t_start = 5;
     let x = s.add_noise(deter(false), deter(true), t_start).unwrap();
     s.set_begin_index(t_start).unwrap();
@@ -186,7 +186,7 @@ fn singlestep_full_loop_with_noise() {
 
 #[test]
 fn singlestep_full_uneven_loop() {
-    let mut s = DpmSolverSinglestep::<B, 4>::new(single_config(), 50).unwrap();
+    let mut s = Sampler::<B, 4, _>::new(DpmSolverSinglestep::new(single_config(), 50).unwrap());
     s.set_begin_index(3).unwrap();
     check(run(&mut s, deter(false)), None, 0.2574);
 }
@@ -199,7 +199,7 @@ fn ddim_config() -> DdimConfig {
 }
 
 fn ddim_loop(config: DdimConfig) -> (f64, f64) {
-    let mut s = Ddim::<B, 4>::new(config, 10).unwrap();
+    let mut s = Sampler::<B, 4, _>::new(Ddim::new(config, 10).unwrap());
     run(&mut s, deter(false))
 }
 
@@ -232,7 +232,7 @@ fn ddim_full_loop_with_no_set_alpha_to_one() {
 
 #[test]
 fn ddim_full_loop_with_noise() {
-    let mut s = Ddim::<B, 4>::new(ddim_config(), 10).unwrap();
+    let mut s = Sampler::<B, 4, _>::new(Ddim::new(ddim_config(), 10).unwrap());
     let t_start = 8;
     let x = s.add_noise(deter(false), deter(true), t_start).unwrap();
     s.set_begin_index(t_start).unwrap();
@@ -242,7 +242,7 @@ fn ddim_full_loop_with_noise() {
 #[test]
 fn ddim_variance_matches_diffusers() {
     // test_scheduler_ddim.py::test_variance (tolerance 1e-5)
-    let s = Ddim::<B, 4>::new(ddim_config(), 10).unwrap();
+    let s = Sampler::<B, 4, _>::new(Ddim::new(ddim_config(), 10).unwrap());
     for (t, p, want) in [
         (0, 0, 0.0),
         (420, 400, 0.14771),
@@ -250,7 +250,7 @@ fn ddim_variance_matches_diffusers() {
         (487, 486, 0.00979),
         (999, 998, 0.02),
     ] {
-        let v = s.variance(t, p).unwrap();
+        let v = s.solver().variance(t, p).unwrap();
         assert!(
             (v - want).abs() < 1e-5,
             "variance({t}, {p}) = {v}, want {want}"
@@ -261,7 +261,7 @@ fn ddim_variance_matches_diffusers() {
 #[test]
 fn ddim_steps_offset_timesteps() {
     // test_scheduler_ddim.py::test_steps_offset
-    let s = Ddim::<B, 4>::new(ddim_config().with_steps_offset(1), 5).unwrap();
+    let s = Sampler::<B, 4, _>::new(Ddim::new(ddim_config().with_steps_offset(1), 5).unwrap());
     assert_eq!(s.timesteps(), &[801.0, 601.0, 401.0, 201.0, 1.0]);
 }
 
@@ -288,19 +288,20 @@ fn flow_multi(order: usize, shift: f64) -> DpmSolverMultistepConfig {
 
 #[test]
 fn multistep_flow_sigmas_and_timesteps() {
-    let s = DpmSolverMultistep::<B, 4>::new(flow_multi(2, 3.0), 10).unwrap();
+    let s = Sampler::<B, 4, _>::new(DpmSolverMultistep::new(flow_multi(2, 3.0), 10).unwrap());
     let ts: Vec<f64> = s.timesteps().to_vec();
     assert_eq!(
         ts,
         [999.0, 963.0, 922.0, 874.0, 817.0, 749.0, 666.0, 562.0, 428.0, 249.0]
     );
-    let sig: Vec<f64> = s.grid().iter().map(|p| p.sigma).collect();
+    let sig: Vec<f64> = s.solver().grid().iter().map(|p| p.sigma).collect();
     let want = [
         0.9996665, 0.9639411, 0.9227217, 0.8746352, 0.8178097, 0.7496248, 0.6662961, 0.5621483,
         0.4282652, 0.2497916, 0.0,
     ];
     preferent_testkit::assert_close(&sig, &want, 1e-6, 0.0);
     assert!(s
+        .solver()
         .grid()
         .iter()
         .all(|p| (p.alpha + p.sigma - 1.0).abs() < 1e-12));
@@ -326,21 +327,21 @@ fn singlestep_flow_full_loops() {
             .with_prediction_type(PredictionType::Flow)
             .with_sigma_spacing(SigmaSpacing::Flow { shift })
     };
-    let mut s = DpmSolverSinglestep::<B, 4>::new(flow(2, 3.0), 10).unwrap();
+    let mut s = Sampler::<B, 4, _>::new(DpmSolverSinglestep::new(flow(2, 3.0), 10).unwrap());
     check(run(&mut s, deter(false)), Some(132.770844), 0.17287870);
-    let mut s = DpmSolverSinglestep::<B, 4>::new(flow(3, 1.0), 10).unwrap();
+    let mut s = Sampler::<B, 4, _>::new(DpmSolverSinglestep::new(flow(3, 1.0), 10).unwrap());
     check(run(&mut s, deter(false)), Some(142.913818), 0.18608570);
 }
 
 #[test]
 fn flow_shift_must_be_positive() {
     for shift in [0.0, -1.0, f64::NAN] {
-        assert!(DpmSolverMultistep::<B, 4>::new(flow_multi(2, shift), 10).is_err());
+        assert!(DpmSolverMultistep::new(flow_multi(2, shift), 10).is_err());
     }
 }
 
 fn multi_loop_steps(config: DpmSolverMultistepConfig, steps: usize) -> (f64, f64) {
-    let mut s = DpmSolverMultistep::<B, 4>::new(config, steps).unwrap();
+    let mut s = Sampler::<B, 4, _>::new(DpmSolverMultistep::new(config, steps).unwrap());
     run(&mut s, deter(false))
 }
 
@@ -349,11 +350,11 @@ fn multi_loop_steps(config: DpmSolverMultistepConfig, steps: usize) -> (f64, f64
 /// step of a 10-step loop.
 #[test]
 fn first_order_dpm_solver_pp_on_flow_sigmas_is_flow_euler() {
-    let mut s = DpmSolverMultistep::<B, 4>::new(flow_multi(1, 3.0), 10).unwrap();
+    let mut s = Sampler::<B, 4, _>::new(DpmSolverMultistep::new(flow_multi(1, 3.0), 10).unwrap());
     let mut x = deter(false);
     let u_of = |x: &Tensor<B, 4>| deter(true) - x.clone().mul_scalar(0.5);
     for i in 0..10 {
-        let (s0, s1) = (s.grid()[i].sigma, s.grid()[i + 1].sigma);
+        let (s0, s1) = (s.solver().grid()[i].sigma, s.solver().grid()[i + 1].sigma);
         let u = u_of(&x);
         let euler = to_vec(x.clone() + u.clone().mul_scalar(s1 - s0));
         x = s.step(u, x, None).unwrap().prev_sample;
@@ -380,7 +381,7 @@ mod flow_match {
     use super::*;
     use preferent_samplers::solvers::{FlowMatchEuler, FlowMatchEulerConfig, FlowTimeShift};
 
-    fn fm(steps: usize, shift: FlowTimeShift, terminal: Option<f64>) -> FlowMatchEuler<B, 4> {
+    fn fm(steps: usize, shift: FlowTimeShift, terminal: Option<f64>) -> FlowMatchEuler {
         let c = FlowMatchEulerConfig::new()
             .with_time_shift(shift)
             .with_shift_terminal(terminal);
@@ -394,7 +395,7 @@ mod flow_match {
             1000.0, 889.0, 778.0, 667.0, 556.0, 445.0, 334.0, 223.0, 112.0, 1.0,
         ];
         preferent_testkit::assert_close(s.timesteps(), &want, 1e-9, 1e-4);
-        let cases: [(FlowMatchEuler<B, 4>, &[f64]); 3] = [
+        let cases: [(FlowMatchEuler, &[f64]); 3] = [
             (
                 fm(10, FlowTimeShift::Static { shift: 3.0 }, None),
                 &[
@@ -454,8 +455,8 @@ mod flow_match {
                 0.15850468,
             ),
         ];
-        for (mut s, sum, mean) in cases {
-            check(run(&mut s, deter(false)), Some(sum), mean);
+        for (s, sum, mean) in cases {
+            check(run(&mut Sampler::new(s), deter(false)), Some(sum), mean);
         }
     }
 
@@ -464,9 +465,9 @@ mod flow_match {
     fn ode_step_equals_first_order_dpm_solver_pp_on_the_same_grid() {
         use preferent_samplers::schedule::GridPoint;
         // Start at step 1: σ₀ = 1 is pure noise (α = 0), where DPM-Solver's λ is −∞.
-        let mut e = fm(10, FlowTimeShift::Static { shift: 3.0 }, None);
+        let mut e = Sampler::<B, 4, _>::new(fm(10, FlowTimeShift::Static { shift: 3.0 }, None));
         e.set_begin_index(1).unwrap();
-        let grid: Vec<GridPoint> = e.sigmas()[1..]
+        let grid: Vec<GridPoint> = e.solver().sigmas()[1..]
             .iter()
             .zip(e.timesteps()[1..].iter().chain([&0.0]))
             .map(|(&s, &t)| GridPoint::from_flow_sigma(t, s))
@@ -474,7 +475,7 @@ mod flow_match {
         let c = DpmSolverMultistepConfig::new()
             .with_solver_order(1)
             .with_prediction_type(PredictionType::Flow);
-        let mut d = DpmSolverMultistep::<B, 4>::from_grid(c, grid).unwrap();
+        let mut d = Sampler::<B, 4, _>::new(DpmSolverMultistep::from_grid(c, grid).unwrap());
         let (mut xe, mut xd) = (deter(false), deter(false));
         for _ in 1..10 {
             let ue = deter(true) - xe.clone().mul_scalar(0.3);
@@ -488,8 +489,8 @@ mod flow_match {
     #[test]
     fn stochastic_step_exposes_its_transition() {
         let c = FlowMatchEulerConfig::new().with_stochastic_sampling(true);
-        let mut s = FlowMatchEuler::<B, 4>::new(c, 4).unwrap();
-        let (s0, s1) = (s.sigmas()[0], s.sigmas()[1]);
+        let mut s = Sampler::<B, 4, _>::new(FlowMatchEuler::new(c, 4).unwrap());
+        let (s0, s1) = (s.solver().sigmas()[0], s.solver().sigmas()[1]);
         let x = deter(false);
         let u = deter(true);
         let z = deter(true).mul_scalar(-1.0);
@@ -512,8 +513,8 @@ mod flow_match {
             FlowMatchEulerConfig::new().with_shift_terminal(Some(1.5)),
         ];
         for c in bad {
-            assert!(FlowMatchEuler::<B, 4>::new(c, 10).is_err());
+            assert!(FlowMatchEuler::new(c, 10).is_err());
         }
-        assert!(FlowMatchEuler::<B, 4>::new(FlowMatchEulerConfig::new(), 0).is_err());
+        assert!(FlowMatchEuler::new(FlowMatchEulerConfig::new(), 0).is_err());
     }
 }

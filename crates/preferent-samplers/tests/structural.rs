@@ -9,7 +9,7 @@ use preferent_samplers::solvers::{
     sample, sample_with_noise, Ddim, DdimConfig, Ddpm, DdpmConfig, DpmAlgorithm,
     DpmSolverMultistep, DpmSolverMultistepConfig, DpmSolverSinglestep, DpmSolverSinglestepConfig,
     DpmSolverType, EdmConfig, EulerEdm, FinalSigmas, FlowMatchEuler, FlowMatchEulerConfig,
-    FlowTimeShift, HeunEdm, Reduction, Solver,
+    FlowTimeShift, HeunEdm, Reduction, Sampler, Solver, SolverSpec,
 };
 use preferent_samplers::thresholding::ThresholdingConfig;
 use preferent_samplers::SamplerError;
@@ -34,7 +34,7 @@ fn dummy(x: &Tensor<B, 2>, t: f64) -> Tensor<B, 2> {
     x.clone().mul_scalar(t / (t + 1.0))
 }
 
-fn run<S: Solver<B, 2>>(s: &mut S) -> Vec<f64> {
+fn run<S: Solver<B, 2>>(s: &mut Sampler<B, 2, S>) -> Vec<f64> {
     let mut k = 0;
     let out = sample_with_noise(
         s,
@@ -63,23 +63,26 @@ fn inference_step_counts_including_one_and_all() {
     for n in [1usize, 2, 3, 5, 10, 50, 100, 999, 1000] {
         for order in 1..=3 {
             let c = DpmSolverMultistepConfig::new().with_solver_order(order);
-            let mut s = DpmSolverMultistep::<B, 2>::new(c, n).unwrap();
+            let mut s = Sampler::<B, 2, _>::new(DpmSolverMultistep::new(c, n).unwrap());
             assert_eq!(s.timesteps().len(), n);
             finite(&run(&mut s), &format!("multistep order {order}, N = {n}"));
             let c = DpmSolverSinglestepConfig::new().with_solver_order(order);
-            let mut s = DpmSolverSinglestep::<B, 2>::new(c, n).unwrap();
+            let mut s = Sampler::<B, 2, _>::new(DpmSolverSinglestep::new(c, n).unwrap());
             finite(&run(&mut s), &format!("singlestep order {order}, N = {n}"));
         }
-        let mut d = Ddim::<B, 2>::new(DdimConfig::new(), n).unwrap();
+        let mut d = Sampler::<B, 2, _>::new(Ddim::new(DdimConfig::new(), n).unwrap());
         assert_eq!(d.timesteps().len(), n);
         finite(&run(&mut d), &format!("ddim N = {n}"));
         for stochastic in [false, true] {
             let c = FlowMatchEulerConfig::new()
                 .with_time_shift(FlowTimeShift::Static { shift: 3.0 })
                 .with_stochastic_sampling(stochastic);
-            let mut f = FlowMatchEuler::<B, 2>::new(c, n).unwrap();
+            let mut f = Sampler::<B, 2, _>::new(FlowMatchEuler::new(c, n).unwrap());
             assert_eq!(f.timesteps().len(), n);
-            assert!(f.sigmas().windows(2).all(|w| w[1] < w[0]), "N = {n}");
+            assert!(
+                f.solver().sigmas().windows(2).all(|w| w[1] < w[0]),
+                "N = {n}"
+            );
             finite(&run(&mut f), &format!("flow-match Euler N = {n}"));
         }
     }
@@ -95,8 +98,8 @@ fn flow_match_config_round_trips_through_serde() {
     assert_eq!(back.time_shift, FlowTimeShift::Exponential { mu: 1.15 });
     assert_eq!(back.shift_terminal, Some(0.1));
     assert_eq!(
-        FlowMatchEuler::<B, 2>::new(back, 7).unwrap().sigmas(),
-        FlowMatchEuler::<B, 2>::new(c, 7).unwrap().sigmas()
+        FlowMatchEuler::new(back, 7).unwrap().sigmas(),
+        FlowMatchEuler::new(c, 7).unwrap().sigmas()
     );
 }
 
@@ -110,7 +113,7 @@ fn every_step_count_builds_a_valid_schedule() {
             TimestepSpacing::Trailing,
         ] {
             let c = DpmSolverMultistepConfig::new().with_timestep_spacing(spacing);
-            let s = DpmSolverMultistep::<B, 2>::new(c, n).unwrap();
+            let s = Sampler::<B, 2, _>::new(DpmSolverMultistep::new(c, n).unwrap());
             // numpy's float `arange(1000, 0, -1000/n)` (trailing) yields n + 1 values for some n
             // (e.g. 61 → 62), and diffusers then runs len(timesteps) steps; we match numpy.
             let len = s.timesteps().len();
@@ -119,10 +122,15 @@ fn every_step_count_builds_a_valid_schedule() {
             // (the extra trailing value can be round(ε) − 1 = −1, as in numpy/diffusers)
             assert!(s.timesteps().iter().all(|t| (-1.0..1000.0).contains(t)));
             assert!(
-                s.grid().windows(2).all(|w| w[1].sigma <= w[0].sigma),
+                s.solver()
+                    .grid()
+                    .windows(2)
+                    .all(|w| w[1].sigma <= w[0].sigma),
                 "{spacing:?} N = {n}"
             );
-            let d = Ddim::<B, 2>::new(DdimConfig::new().with_timestep_spacing(spacing), n).unwrap();
+            let d = Sampler::<B, 2, _>::new(
+                Ddim::new(DdimConfig::new().with_timestep_spacing(spacing), n).unwrap(),
+            );
             let len = d.timesteps().len();
             assert!(len == n || (spacing == TimestepSpacing::Trailing && len == n + 1));
         }
@@ -132,7 +140,9 @@ fn every_step_count_builds_a_valid_schedule() {
 #[test]
 fn duplicated_timesteps_stay_finite() {
     // linspace(0, 999, 1001).round() repeats values: λ-spacings of 0 must not give NaN.
-    let s0 = DpmSolverMultistep::<B, 2>::new(DpmSolverMultistepConfig::new(), 1000).unwrap();
+    let s0 = Sampler::<B, 2, _>::new(
+        DpmSolverMultistep::new(DpmSolverMultistepConfig::new(), 1000).unwrap(),
+    );
     let ts = s0.timesteps();
     assert!(
         ts.windows(2).any(|w| w[0] == w[1]),
@@ -143,7 +153,7 @@ fn duplicated_timesteps_stay_finite() {
             let c = DpmSolverMultistepConfig::new()
                 .with_solver_order(order)
                 .with_solver_type(st);
-            let mut s = DpmSolverMultistep::<B, 2>::new(c, 1000).unwrap();
+            let mut s = Sampler::<B, 2, _>::new(DpmSolverMultistep::new(c, 1000).unwrap());
             finite(&run(&mut s), "duplicated timesteps");
         }
     }
@@ -152,20 +162,20 @@ fn duplicated_timesteps_stay_finite() {
 #[test]
 fn custom_timesteps_reproduce_the_default_schedule() {
     let c = DpmSolverMultistepConfig::new();
-    let mut a = DpmSolverMultistep::<B, 2>::new(c.clone(), 10).unwrap();
+    let mut a = Sampler::<B, 2, _>::new(DpmSolverMultistep::new(c.clone(), 10).unwrap());
     let ts: Vec<i64> = a.timesteps().iter().map(|t| *t as i64).collect();
-    let mut b = DpmSolverMultistep::<B, 2>::with_timesteps(c, &ts).unwrap();
+    let mut b = Sampler::<B, 2, _>::new(DpmSolverMultistep::with_timesteps(c, &ts).unwrap());
     assert_close(&run(&mut b), &run(&mut a), 1e-5, 1e-5);
 
     let c = DpmSolverSinglestepConfig::new().with_final_sigmas_type(FinalSigmas::SigmaMin);
-    let mut a = DpmSolverSinglestep::<B, 2>::new(c.clone(), 10).unwrap();
+    let mut a = Sampler::<B, 2, _>::new(DpmSolverSinglestep::new(c.clone(), 10).unwrap());
     let ts: Vec<i64> = a.timesteps().iter().map(|t| *t as i64).collect();
-    let mut b = DpmSolverSinglestep::<B, 2>::with_timesteps(c, &ts).unwrap();
+    let mut b = Sampler::<B, 2, _>::new(DpmSolverSinglestep::with_timesteps(c, &ts).unwrap());
     assert_close(&run(&mut b), &run(&mut a), 1e-5, 1e-5);
 
-    let mut a = Ddim::<B, 2>::new(DdimConfig::new(), 10).unwrap();
+    let mut a = Sampler::<B, 2, _>::new(Ddim::new(DdimConfig::new(), 10).unwrap());
     let ts: Vec<i64> = a.timesteps().iter().map(|t| *t as i64).collect();
-    let mut b = Ddim::<B, 2>::with_timesteps(DdimConfig::new(), &ts).unwrap();
+    let mut b = Sampler::<B, 2, _>::new(Ddim::with_timesteps(DdimConfig::new(), &ts).unwrap());
     assert_close(&run(&mut b), &run(&mut a), 1e-5, 1e-5);
 }
 
@@ -216,8 +226,8 @@ fn configs_round_trip_through_serde() {
     let c = DpmSolverMultistepConfig::new().with_solver_order(3);
     let c2: DpmSolverMultistepConfig =
         serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
-    let mut a = DpmSolverMultistep::<B, 2>::new(c, 25).unwrap();
-    let mut b = DpmSolverMultistep::<B, 2>::new(c2, 25).unwrap();
+    let mut a = Sampler::<B, 2, _>::new(DpmSolverMultistep::new(c, 25).unwrap());
+    let mut b = Sampler::<B, 2, _>::new(DpmSolverMultistep::new(c2, 25).unwrap());
     assert_eq!(run(&mut a), run(&mut b));
 }
 
@@ -251,10 +261,11 @@ fn no_nan_over_algorithm_order_type_prediction() {
                         .with_solver_order(order)
                         .with_prediction_type(p)
                         .with_final_sigmas_type(fin);
-                    match DpmSolverMultistep::<B, 2>::new(c, 12) {
-                        Ok(mut s) => {
-                            finite(&run(&mut s), &format!("multi {alg:?} {st:?} {order} {p:?}"))
-                        }
+                    match DpmSolverMultistep::new(c, 12) {
+                        Ok(s) => finite(
+                            &run(&mut Sampler::new(s)),
+                            &format!("multi {alg:?} {st:?} {order} {p:?}"),
+                        ),
                         Err(e) => {
                             assert!(alg == DpmAlgorithm::SdeDpmSolver && order == 3, "{e}");
                             assert!(matches!(e, SamplerError::UnsupportedOrder { .. }));
@@ -266,9 +277,9 @@ fn no_nan_over_algorithm_order_type_prediction() {
                         .with_solver_order(order)
                         .with_prediction_type(p)
                         .with_final_sigmas_type(fin);
-                    match DpmSolverSinglestep::<B, 2>::new(c, 12) {
-                        Ok(mut s) => finite(
-                            &run(&mut s),
+                    match DpmSolverSinglestep::new(c, 12) {
+                        Ok(s) => finite(
+                            &run(&mut Sampler::new(s)),
                             &format!("single {alg:?} {st:?} {order} {p:?}"),
                         ),
                         Err(e) => {
@@ -297,7 +308,7 @@ fn no_nan_on_flow_sigmas_over_order_type_and_step_count() {
                         .with_solver_order(order)
                         .with_prediction_type(PredictionType::Flow)
                         .with_sigma_spacing(spacing);
-                    let mut s = DpmSolverMultistep::<B, 2>::new(c, steps).unwrap();
+                    let mut s = Sampler::<B, 2, _>::new(DpmSolverMultistep::new(c, steps).unwrap());
                     finite(
                         &run(&mut s),
                         &format!("flow multi {alg:?} {st:?} {order} {steps}"),
@@ -308,9 +319,9 @@ fn no_nan_on_flow_sigmas_over_order_type_and_step_count() {
                         .with_solver_order(order)
                         .with_prediction_type(PredictionType::Flow)
                         .with_sigma_spacing(spacing);
-                    match DpmSolverSinglestep::<B, 2>::new(c, steps) {
-                        Ok(mut s) => finite(
-                            &run(&mut s),
+                    match DpmSolverSinglestep::new(c, steps) {
+                        Ok(s) => finite(
+                            &run(&mut Sampler::new(s)),
                             &format!("flow single {alg:?} {order} {steps}"),
                         ),
                         Err(e) => assert!(alg.is_sde() && order == 3, "{e}"),
@@ -325,49 +336,49 @@ fn no_nan_on_flow_sigmas_over_order_type_and_step_count() {
 fn bad_configs_are_typed_errors() {
     let c = DpmSolverMultistepConfig::new();
     assert!(matches!(
-        DpmSolverMultistep::<B, 2>::new(c.clone(), 0),
+        DpmSolverMultistep::new(c.clone(), 0),
         Err(SamplerError::InvalidStepCount {
             steps: 0,
             max: 1000
         })
     ));
     assert!(matches!(
-        DpmSolverMultistep::<B, 2>::new(c.clone(), 1001),
+        DpmSolverMultistep::new(c.clone(), 1001),
         Err(SamplerError::InvalidStepCount { .. })
     ));
     assert!(matches!(
-        DpmSolverMultistep::<B, 2>::new(c.clone().with_solver_order(4), 10),
+        DpmSolverMultistep::new(c.clone().with_solver_order(4), 10),
         Err(SamplerError::UnsupportedOrder { order: 4, .. })
     ));
     assert!(matches!(
-        DpmSolverMultistep::<B, 2>::new(c.clone().with_algorithm_type(DpmAlgorithm::DpmSolver), 10),
+        DpmSolverMultistep::new(c.clone().with_algorithm_type(DpmAlgorithm::DpmSolver), 10),
         Err(SamplerError::InvalidConfig(_))
     ));
     assert!(matches!(
-        DpmSolverMultistep::<B, 2>::with_timesteps(c.clone(), &[500, 1000]),
+        DpmSolverMultistep::with_timesteps(c.clone(), &[500, 1000]),
         Err(SamplerError::InvalidTimesteps(_))
     ));
     assert!(matches!(
-        DpmSolverMultistep::<B, 2>::with_timesteps(
+        DpmSolverMultistep::with_timesteps(
             c.clone().with_sigma_spacing(SigmaSpacing::Karras),
             &[5]
         ),
         Err(SamplerError::InvalidConfig(_))
     ));
     assert!(matches!(
-        Ddim::<B, 2>::new(DdimConfig::new(), 0),
+        Ddim::new(DdimConfig::new(), 0),
         Err(SamplerError::InvalidStepCount { .. })
     ));
     assert!(matches!(
-        Ddim::<B, 2>::new(DdimConfig::new().with_eta(-1.0), 5),
+        Ddim::new(DdimConfig::new().with_eta(-1.0), 5),
         Err(SamplerError::InvalidConfig(_))
     ));
     assert!(matches!(
-        EulerEdm::<B, 2>::new(EdmConfig::new().with_sigma_min(100.0), 5),
+        EulerEdm::new(EdmConfig::new().with_sigma_min(100.0), 5),
         Err(SamplerError::InvalidConfig(_))
     ));
 
-    let mut s = DpmSolverMultistep::<B, 2>::new(c, 1).unwrap();
+    let mut s = Sampler::<B, 2, _>::new(DpmSolverMultistep::new(c, 1).unwrap());
     let wrong = tensor::<B, 2>(&[0.0; 4], [2, 2], &device());
     assert!(matches!(
         s.step(wrong, small(), None),
@@ -386,16 +397,18 @@ fn bad_configs_are_typed_errors() {
 #[test]
 fn injected_noise_is_deterministic_and_transition_is_consistent() {
     let c = DpmSolverMultistepConfig::new().with_algorithm_type(DpmAlgorithm::SdeDpmSolverPlusPlus);
-    let mut a = DpmSolverMultistep::<B, 2>::new(c.clone(), 10).unwrap();
-    let mut b = DpmSolverMultistep::<B, 2>::new(c, 10).unwrap();
+    let mut a = Sampler::<B, 2, _>::new(DpmSolverMultistep::new(c.clone(), 10).unwrap());
+    let mut b = Sampler::<B, 2, _>::new(DpmSolverMultistep::new(c, 10).unwrap());
     assert_eq!(run(&mut a), run(&mut b));
 
     // One step: prev = mean + std·z, and log p(prev) = Σ(−z²/2) − n(log std + ½ log 2π).
-    let mut s = DpmSolverMultistep::<B, 2>::new(
-        DpmSolverMultistepConfig::new().with_algorithm_type(DpmAlgorithm::SdeDpmSolverPlusPlus),
-        10,
-    )
-    .unwrap();
+    let mut s = Sampler::<B, 2, _>::new(
+        DpmSolverMultistep::new(
+            DpmSolverMultistepConfig::new().with_algorithm_type(DpmAlgorithm::SdeDpmSolverPlusPlus),
+            10,
+        )
+        .unwrap(),
+    );
     let z = noise_like(3);
     let out = s
         .step(dummy(&small(), 999.0), small(), Some(z.clone()))
@@ -424,16 +437,18 @@ fn injected_noise_is_deterministic_and_transition_is_consistent() {
         1e-4,
     );
     // Deterministic solvers expose no transition.
-    let mut d = Ddim::<B, 2>::new(DdimConfig::new(), 10).unwrap();
+    let mut d = Sampler::<B, 2, _>::new(Ddim::new(DdimConfig::new(), 10).unwrap());
     assert!(d.step(small(), small(), None).unwrap().transition.is_none());
 }
 
 /// DDIM with η = 1 is the DDPM ancestral step (Song et al. 2021, eq. 16): same mean and std.
 #[test]
 fn ddim_eta_one_equals_ddpm_posterior() {
-    let mut d =
-        Ddim::<B, 2>::new(DdimConfig::new().with_eta(1.0).with_clip_sample(false), 10).unwrap();
-    let mut p = Ddpm::<B, 2>::new(DdpmConfig::new().with_clip_sample(false), 10).unwrap();
+    let mut d = Sampler::<B, 2, _>::new(
+        Ddim::new(DdimConfig::new().with_eta(1.0).with_clip_sample(false), 10).unwrap(),
+    );
+    let mut p =
+        Sampler::<B, 2, _>::new(Ddpm::new(DdpmConfig::new().with_clip_sample(false), 10).unwrap());
     assert_eq!(d.timesteps(), p.timesteps());
     for i in 0..9 {
         let t = d.timesteps()[i];
@@ -456,7 +471,9 @@ fn ddim_eta_one_equals_ddpm_posterior() {
 
 #[test]
 fn sample_loop_reports_progress_and_respects_begin_index() {
-    let mut s = DpmSolverMultistep::<B, 2>::new(DpmSolverMultistepConfig::new(), 7).unwrap();
+    let mut s = Sampler::<B, 2, _>::new(
+        DpmSolverMultistep::new(DpmSolverMultistepConfig::new(), 7).unwrap(),
+    );
     let mut seen = Vec::new();
     sample(&mut s, dummy, small(), |p| {
         seen.push((p.step, p.total, p.t))
@@ -473,14 +490,14 @@ fn sample_loop_reports_progress_and_respects_begin_index() {
 
 #[test]
 fn heun_edm_uses_two_evaluations_per_step_except_the_last() {
-    let mut h = HeunEdm::<B, 2>::new(EdmConfig::new(), 5).unwrap();
+    let mut h = Sampler::<B, 2, _>::new(HeunEdm::new(EdmConfig::new(), 5).unwrap());
     assert_eq!(h.timesteps().len(), 9);
     assert_eq!(h.init_noise_sigma(), 80.0);
     let x = small().mul_scalar(80.0);
     // Denoiser D(x; σ) = 0: the exact flow is x_σ = x_T·σ/σ_max, reaching 0 at σ = 0.
     let out = sample(&mut h, |x: &Tensor<B, 2>, _s| x.zeros_like(), x, |_| {}).unwrap();
     assert_close(&to_vec(out), &[0.0; 6], 0.0, 1e-4);
-    let mut e = EulerEdm::<B, 2>::new(EdmConfig::new(), 5).unwrap();
+    let mut e = Sampler::<B, 2, _>::new(EulerEdm::new(EdmConfig::new(), 5).unwrap());
     let x = small().mul_scalar(80.0);
     let mut calls = 0;
     let out = sample(
@@ -492,4 +509,33 @@ fn heun_edm_uses_two_evaluations_per_step_except_the_last() {
     .unwrap();
     assert_eq!(calls, 5);
     assert_close(&to_vec(out), &[0.0; 6], 0.0, 1e-4);
+}
+
+/// Issue #19 §3: options that were accepted and then silently wrong are typed errors now.
+#[test]
+fn accepted_then_wrong_options_are_rejected() {
+    // diffusers raises when steps_offset pushes the first timestep to N_train; so do we.
+    assert!(matches!(
+        Ddim::new(DdimConfig::new().with_steps_offset(1), 1000),
+        Err(SamplerError::InvalidTimesteps(_))
+    ));
+    assert!(matches!(
+        Ddpm::new(DdpmConfig::new().with_steps_offset(1), 1000),
+        Err(SamplerError::InvalidTimesteps(_))
+    ));
+    // …and still builds one step below it.
+    assert_eq!(
+        Ddim::new(DdimConfig::new().with_steps_offset(1), 500)
+            .unwrap()
+            .timesteps()[0],
+        999.0
+    );
+    // User sigmas no longer skip the prediction-type check (a v-prediction was treated as x₀).
+    let v = EdmConfig::new().with_prediction_type(PredictionType::VPrediction);
+    for r in [
+        EulerEdm::with_sigmas(v.clone(), vec![10.0, 1.0, 0.0]).map(|_| ()),
+        HeunEdm::with_sigmas(v, vec![10.0, 1.0, 0.0]).map(|_| ()),
+    ] {
+        assert!(matches!(r, Err(SamplerError::InvalidConfig(_))), "{r:?}");
+    }
 }

@@ -154,6 +154,9 @@ pub fn finite_difference(f: impl Fn(&[f64]) -> f64, x: &[f64], h: f64) -> Vec<f6
         .collect()
 }
 
+mod loss_conformance;
+mod solver_conformance;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,7 @@
 //! The demo's only contact points with the loss and sampler crates.
 //!
 //! Every function here is a thin call into `preferent::losses` (DPO, rDPO, SimPO) or
-//! `preferent::samplers` (DDIM, DPM-Solver++ multistep, the `sample` loop), shaped for the demo.
+//! `preferent::samplers` (DDIM, DPM-Solver++ multistep, the `Sampler` loop), shaped for the demo.
 
 use burn::tensor::{backend::Backend, Tensor};
 use preferent::losses::pairwise::{
@@ -10,7 +10,7 @@ use preferent::losses::pairwise::{
 use preferent::losses::simpo::{simpo_loss as simpo, SimpoConfig};
 use preferent::samplers::schedule::{DiscreteScheduleConfig, TimestepSpacing};
 use preferent::samplers::solvers::{
-    sample as run_solver, Ddim, DdimConfig, DpmSolverMultistep, DpmSolverMultistepConfig,
+    Ddim, DdimConfig, DpmSolverMultistep, DpmSolverMultistepConfig, Sampler,
 };
 
 fn batch<B: Backend>(
@@ -129,7 +129,7 @@ impl Solver {
 }
 
 /// Samples from an ε-prediction model with `nfe` model evaluations from `x_t` ~ N(0, I), with
-/// `preferent::samplers::solvers::sample`.
+/// `preferent::samplers::solvers::Sampler::sample`.
 pub fn sample<B: Backend>(
     solver: Solver,
     nfe: usize,
@@ -146,13 +146,16 @@ pub fn sample<B: Backend>(
             let cfg = DdimConfig::new()
                 .with_clip_sample(false)
                 .with_timestep_spacing(TimestepSpacing::Trailing);
-            let mut s = Ddim::<B, 2>::new(cfg, nfe).map_err(err)?;
-            run_solver(&mut s, model, x_t, |_| {}).map_err(err)
+            let s = Ddim::new(cfg, nfe).map_err(err)?;
+            Sampler::<B, 2, _>::new(s)
+                .sample(model, x_t, |_| {})
+                .map_err(err)
         }
         Solver::DpmSolverPp2M => {
-            let mut s = DpmSolverMultistep::<B, 2>::new(DpmSolverMultistepConfig::new(), nfe)
-                .map_err(err)?;
-            run_solver(&mut s, model, x_t, |_| {}).map_err(err)
+            let s = DpmSolverMultistep::new(DpmSolverMultistepConfig::new(), nfe).map_err(err)?;
+            Sampler::<B, 2, _>::new(s)
+                .sample(model, x_t, |_| {})
+                .map_err(err)
         }
     }
 }

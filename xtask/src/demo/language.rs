@@ -271,7 +271,7 @@ pub fn run(s: &LangSettings, seed: u64, out: &std::path::Path) -> Result<LangRes
             })
             .collect();
         let (x, m) = batch_tensors::<AB>(&rows, &device);
-        let loss = tr.model.lm_loss(x, m);
+        let loss = tr.model.lm_loss(x, m).map_err(e)?;
         let lv: f32 = loss.clone().into_scalar();
         let lr = tr.apply(loss);
         pretrain_losses.push(lv as f64);

@@ -63,8 +63,8 @@ pub struct ImagePairBatch<B: Backend> {
 }
 
 /// Collates image pairs on the host; every image must share one `[C, H, W]` shape
-/// ([`DataError::Shape`] otherwise) and at least one pair must remain
-/// ([`DataError::EmptyBatch`]).
+/// ([`DataError::Shape`] otherwise), hold only finite values ([`DataError::NonFinite`]
+/// otherwise) and at least one pair must remain ([`DataError::EmptyBatch`]).
 pub fn collate_image_pairs(
     items: &[ImagePairRecord],
     policy: TiePolicy,
@@ -101,6 +101,7 @@ pub fn collate_image_pairs(
                     got: img.data.len(),
                 });
             }
+            crate::st::check_finite("<batch>", &format!("image of pair {i}"), &img.data)?;
         }
         let (w, l) = match r.label {
             PairLabel::Second => (&r.second, &r.first),

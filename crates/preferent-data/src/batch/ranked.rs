@@ -88,6 +88,11 @@ impl HostRankedBatch {
 
 /// Collates tokenised ranked records; a record any of whose responses keeps no completion
 /// token is dropped and counted.
+///
+/// # Errors
+/// [`DataError::Shape`] for an item with a preference count other than its response count,
+/// [`DataError::NonFinite`] for a NaN or ±∞ preference, [`DataError::EmptyBatch`] when nothing
+/// is left.
 pub fn collate_ranked(
     items: &[EncodedRanked],
     config: &CollatorConfig,
@@ -97,6 +102,21 @@ pub fn collate_ranked(
     let mut kept = Vec::new();
     let mut per_record: Vec<Vec<(&[u32], &[u32])>> = Vec::new();
     for (i, it) in items.iter().enumerate() {
+        if it.preferences.len() != it.responses.len() {
+            return Err(DataError::Shape {
+                what: format!("preferences of ranked item {i}"),
+                expected: it.responses.len(),
+                got: it.preferences.len(),
+            });
+        }
+        if let Some(j) = it.preferences.iter().position(|p| !p.is_finite()) {
+            return Err(DataError::NonFinite {
+                file: "<batch>".into(),
+                tensor: format!("preferences of ranked item {i}"),
+                index: j,
+                value: it.preferences[j] as f32,
+            });
+        }
         let ks: Vec<_> = it
             .responses
             .iter()

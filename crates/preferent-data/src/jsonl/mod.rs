@@ -2,6 +2,7 @@
 //! templates.
 
 mod reader;
+mod strict;
 mod template;
 mod writer;
 

@@ -101,6 +101,12 @@ impl ReadReport {
 
 /// Streams records of type `T` from JSONL, one line at a time.
 ///
+/// A line is malformed when it is not UTF-8, longer than `max_line_bytes`, not JSON
+/// ([`RecordProblem::InvalidJson`], positioned by its byte column within the line; the line
+/// number is the file's), has a **duplicate key** in any object
+/// ([`RecordProblem::DuplicateKey`]: rejected, never resolved silently to one of the values), or
+/// is JSON that is not a valid record of type `T`.
+///
 /// Memory is bounded by the longest accepted line (`max_line_bytes`) plus the `BufRead`
 /// buffer. Yields `Err(DataError::Record {file, line, problem})` for malformed lines under
 /// [`ReadPolicy::FailFast`] (then stops), or skips and counts them under
@@ -203,10 +209,9 @@ impl<R: BufRead, T: Record> JsonlReader<R, T> {
             // A UTF-8 byte-order mark at the start of the file is not part of the JSON.
             bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         }
+        let stripped = self.buf.len() - bytes.len();
         let text = std::str::from_utf8(bytes).map_err(|_| RecordProblem::InvalidUtf8)?;
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| RecordProblem::InvalidJson(e.to_string()))?;
-        T::from_json(value)
+        T::from_json(super::strict::parse_line(text, stripped)?)
     }
 }
 

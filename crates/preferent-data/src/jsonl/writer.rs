@@ -34,7 +34,17 @@ impl<W: Write> JsonlWriter<W> {
     }
 
     /// Writes one record as one line.
+    ///
+    /// # Errors
+    /// [`DataError::Record`] (with the 1-based line it would have had) when
+    /// [`Record::validate`] rejects the record: nothing is written for it, so the file never holds
+    /// a line the reader would reject or read differently; [`DataError::Io`] on a write error.
     pub fn write<T: Record>(&mut self, record: &T) -> Result<(), DataError> {
+        record.validate().map_err(|problem| DataError::Record {
+            file: self.file.clone(),
+            line: self.written + 1,
+            problem,
+        })?;
         serde_json::to_writer(&mut self.writer, &record.to_json())
             .map_err(|e| DataError::io(&self.file, e.into()))?;
         self.writer

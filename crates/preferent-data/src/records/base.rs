@@ -18,6 +18,20 @@ pub trait Record: Sized + Clone + Send + Sync + 'static {
     /// The JSON object written for this record (unknown keys restored at top level).
     fn to_json(&self) -> Value;
 
+    /// Checks that the record is one [`Record::from_json`] would accept back, so that what is
+    /// written reads back as the same record. [`crate::jsonl::JsonlWriter`] calls it before
+    /// writing.
+    ///
+    /// The default re-parses [`Record::to_json`]; [`crate::RankedRecord`] first rejects
+    /// non-finite scores (JSON has no NaN or ∞, and serde_json would write them as `null`).
+    ///
+    /// # Errors
+    /// The [`RecordProblem`] reading the record back would raise (e.g.
+    /// [`RecordProblem::UnknownRole`], [`RecordProblem::InvalidRanking`]).
+    fn validate(&self) -> Result<(), RecordProblem> {
+        Self::from_json(self.to_json()).map(|_| ())
+    }
+
     /// Id, tags and metadata.
     fn meta(&self) -> &RecordMeta;
 

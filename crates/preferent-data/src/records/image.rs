@@ -114,6 +114,11 @@ pub struct ImagePairRecord {
 /// Tensors `"{i}.first"`, `"{i}.second"` (`F32 [C,H,W]`) and, for embedding conditions,
 /// `"{i}.condition"`; a metadata entry `preferent.image_pairs` holds a JSON list with each
 /// record's label, text condition, id, tags and metadata.
+///
+/// # Errors
+/// [`DataError::NonFinite`] naming the tensor (`"{i}.first"`, …: record `i`) of the first NaN or
+/// ±∞ value (the reader rejects them too); [`DataError::Shape`] for data that does not fill its
+/// shape.
 pub fn write_image_pairs_to_bytes(records: &[ImagePairRecord]) -> Result<Vec<u8>, DataError> {
     let mut tensors = Vec::new();
     let mut entries = Vec::with_capacity(records.len());
@@ -166,6 +171,10 @@ pub fn read_image_pairs(path: impl AsRef<Path>) -> Result<Vec<ImagePairRecord>, 
 }
 
 /// Reads image pairs from safetensors bytes (see [`write_image_pairs_to_bytes`]).
+///
+/// # Errors
+/// [`DataError::Safetensors`] for a malformed file; [`DataError::NonFinite`] naming the tensor
+/// and flat index of a NaN or ±∞ value.
 pub fn read_image_pairs_from_bytes(bytes: &[u8]) -> Result<Vec<ImagePairRecord>, DataError> {
     parse(bytes, "<memory>")
 }

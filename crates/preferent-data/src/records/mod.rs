@@ -20,5 +20,5 @@ pub use pair::{
     PairRecord, RANK_CHOSEN_KEY, RANK_REJECTED_KEY, SCORE_CHOSEN_KEY, SCORE_REJECTED_KEY,
 };
 pub use ranked::{RankedRecord, RankedResponse, RankingKind};
-pub use text::{Convention, Message, Text};
+pub use text::{Convention, Message, Text, KNOWN_ROLES};
 pub use unpaired::UnpairedRecord;

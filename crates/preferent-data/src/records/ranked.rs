@@ -59,7 +59,10 @@ pub enum RankingKind {
 /// {"prompt": "...", "responses": [{"response": "...", "score": 4.5},
 ///                                 {"response": "...", "score": 2.0, "model": "..."}]}
 /// ```
-/// Every response carries a `score` (higher is better) or every response a `rank` (1 = best).
+/// Every response carries a `score` (higher is better) or every response a `rank` (1 = best),
+/// and there are at least two responses: a record with fewer is malformed
+/// ([`RecordProblem::InvalidRanking`]) when read, and [`Record::validate`] rejects it (and
+/// non-finite scores) before it is written.
 ///
 /// # References
 /// UltraFeedback, arXiv:2310.01377 (ratings per completion); Curry-DPO, arXiv:2403.07230.
@@ -180,8 +183,11 @@ impl Record for RankedRecord {
                     field: "responses".into(),
                     expected: "a list of responses",
                 })?;
-        if items.is_empty() {
-            return Err(RecordProblem::InvalidRanking("no responses".into()));
+        if items.len() < 2 {
+            return Err(RecordProblem::InvalidRanking(format!(
+                "{} response(s): a ranking needs at least two",
+                items.len()
+            )));
         }
         let responses = items
             .iter()
@@ -211,6 +217,18 @@ impl Record for RankedRecord {
             Value::Array(self.responses.iter().map(response_to_json).collect()),
         );
         Value::Object(obj)
+    }
+
+    fn validate(&self) -> Result<(), RecordProblem> {
+        for (i, r) in self.responses.iter().enumerate() {
+            if let Some(s) = r.score.filter(|s| !s.is_finite()) {
+                return Err(RecordProblem::NonFinite {
+                    field: format!("responses[{i}].score"),
+                    value: s,
+                });
+            }
+        }
+        Self::from_json(self.to_json()).map(|_| ())
     }
 
     fn meta(&self) -> &RecordMeta {

@@ -5,13 +5,29 @@ use serde_json::{Map, Value};
 
 use crate::error::RecordProblem;
 
+/// The roles a conversational message may have: OpenAI's and HuggingFace chat templates'
+/// `system`, `developer`, `user`, `assistant`, `tool`, `function`, and Llama 3's `ipython`.
+///
+/// Anything else (e.g. the typo `"asistant"`) is rejected when a record is read
+/// ([`RecordProblem::UnknownRole`]) rather than rendered by a chat template as an unknown
+/// speaker and trained on.
+pub const KNOWN_ROLES: &[&str] = &[
+    "system",
+    "developer",
+    "user",
+    "assistant",
+    "tool",
+    "function",
+    "ipython",
+];
+
 /// One chat message of a conversational record (`{"role": ..., "content": ...}`).
 ///
 /// Keys other than `role` and `content` (e.g. `name`) are kept in [`Message::extra`] and written
 /// back on round trips.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Message {
-    /// Speaker role (`system`, `user`, `assistant`, ...).
+    /// Speaker role, one of [`KNOWN_ROLES`] in records read from JSONL or Parquet.
     pub role: String,
     /// Message text.
     pub content: String,
@@ -69,6 +85,11 @@ impl Text {
     }
 
     /// Parses a JSON value as text; `field` names it in errors.
+    ///
+    /// # Errors
+    /// [`RecordProblem::WrongType`] / [`RecordProblem::MissingField`] for a value that is neither
+    /// a string nor a list of `{role, content}` objects; [`RecordProblem::UnknownRole`] for a
+    /// message whose role is not in [`KNOWN_ROLES`].
     pub fn from_json(value: &Value, field: &str) -> Result<Self, RecordProblem> {
         match value {
             Value::String(s) => Ok(Text::Plain(s.clone())),
@@ -90,6 +111,12 @@ impl Text {
                         }
                     };
                     let role = get("role")?;
+                    if !KNOWN_ROLES.contains(&role.as_str()) {
+                        return Err(RecordProblem::UnknownRole {
+                            field: format!("{field}[{i}].role"),
+                            role,
+                        });
+                    }
                     let content = get("content")?;
                     let extra = obj
                         .iter()

@@ -338,26 +338,96 @@ impl<B: Backend> PairwiseBatch<B> {
     }
 }
 
-/// What TRL logs for a pairwise loss: batch means, detached, on the host.
+/// What TRL logs for a pairwise loss: batch means as detached `[1]` tensors (read them with
+/// [`PairwiseMetrics::read`], one device transfer, on your own schedule).
 ///
 /// `r = log π_θ(y) − log π_ref(y)` (the raw log-ratio, whatever the f-divergence).
-#[derive(Debug, Clone, PartialEq)]
-pub struct PairwiseMetrics {
+#[derive(Debug, Clone)]
+pub struct PairwiseMetrics<B: Backend> {
     /// `rewards/chosen`: mean `β·r_w`.
-    pub rewards_chosen: f64,
+    pub rewards_chosen: Tensor<B, 1>,
     /// `rewards/rejected`: mean `β·r_l`.
-    pub rewards_rejected: f64,
+    pub rewards_rejected: Tensor<B, 1>,
     /// `rewards/margins`: mean `β·(r_w − r_l)`.
-    pub rewards_margins: f64,
+    pub rewards_margins: Tensor<B, 1>,
     /// `rewards/accuracies`: mean `1[β·r_w > β·r_l]` (strict: ties count 0).
-    pub rewards_accuracies: f64,
+    pub rewards_accuracies: Tensor<B, 1>,
     /// `logps/chosen`: mean `log π_θ(y_w)`.
-    pub logps_chosen: f64,
+    pub logps_chosen: Tensor<B, 1>,
     /// `logps/rejected`: mean `log π_θ(y_l)`.
-    pub logps_rejected: f64,
+    pub logps_rejected: Tensor<B, 1>,
     /// Each configured loss type with its unweighted batch-mean value, in config order.
-    pub loss_terms: Vec<(DpoLossType, f64)>,
+    pub loss_terms: Vec<(DpoLossType, Tensor<B, 1>)>,
     /// Mean of `β·r` over chosen and rejected, the sample that updates
     /// [`BcoRunningMean`](super::BcoRunningMean).
+    pub mean_reward: Tensor<B, 1>,
+}
+
+/// Host copy of [`PairwiseMetrics`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairwiseMetricsHost {
+    /// `rewards/chosen`.
+    pub rewards_chosen: f64,
+    /// `rewards/rejected`.
+    pub rewards_rejected: f64,
+    /// `rewards/margins`.
+    pub rewards_margins: f64,
+    /// `rewards/accuracies`.
+    pub rewards_accuracies: f64,
+    /// `logps/chosen`.
+    pub logps_chosen: f64,
+    /// `logps/rejected`.
+    pub logps_rejected: f64,
+    /// Each loss type's unweighted batch mean.
+    pub loss_terms: Vec<(DpoLossType, f64)>,
+    /// Mean of `β·r` over chosen and rejected.
     pub mean_reward: f64,
+}
+
+impl<B: Backend> PairwiseMetrics<B> {
+    /// Reads every metric back to the host with one device transfer.
+    pub fn read(&self) -> PairwiseMetricsHost {
+        let mut ts: Vec<&Tensor<B, 1>> = vec![
+            &self.rewards_chosen,
+            &self.rewards_rejected,
+            &self.rewards_margins,
+            &self.rewards_accuracies,
+            &self.logps_chosen,
+            &self.logps_rejected,
+            &self.mean_reward,
+        ];
+        ts.extend(self.loss_terms.iter().map(|(_, t)| t));
+        let v = crate::base::read_scalars(&ts);
+        PairwiseMetricsHost {
+            rewards_chosen: v[0],
+            rewards_rejected: v[1],
+            rewards_margins: v[2],
+            rewards_accuracies: v[3],
+            logps_chosen: v[4],
+            logps_rejected: v[5],
+            mean_reward: v[6],
+            loss_terms: self
+                .loss_terms
+                .iter()
+                .zip(&v[7..])
+                .map(|((k, _), x)| (*k, *x))
+                .collect(),
+        }
+    }
+}
+
+impl<B: Backend> crate::base::LossMetrics for PairwiseMetrics<B> {
+    fn to_log(&self) -> Vec<(&'static str, f64)> {
+        let h = self.read();
+        let mut v = vec![
+            ("rewards/chosen", h.rewards_chosen),
+            ("rewards/rejected", h.rewards_rejected),
+            ("rewards/margins", h.rewards_margins),
+            ("rewards/accuracies", h.rewards_accuracies),
+            ("logps/chosen", h.logps_chosen),
+            ("logps/rejected", h.logps_rejected),
+        ];
+        v.extend(h.loss_terms.iter().map(|(k, x)| (k.trl_name(), *x)));
+        v
+    }
 }

@@ -8,8 +8,9 @@ use super::{
     exo_pair_loss, f_divergence_score, hinge_loss, ipo_loss, nca_pair_loss, robust_loss, sft_loss,
     sigmoid_loss, sigmoid_norm_loss, sppo_hard_loss,
 };
+use crate::base::{dmean, frac_greater, LossConfig, PreferenceLoss};
 use crate::error::LossError;
-use crate::output::LossOutput;
+use crate::output::{FiniteWatch, LossOutput};
 
 /// A validated [`DpoConfig`], ready to evaluate batches. Build it with [`DpoConfig::init`].
 #[derive(Debug, Clone)]
@@ -37,7 +38,7 @@ impl DpoConfig {
 pub fn dpo_loss<B: Backend>(
     config: &DpoConfig,
     batch: PairwiseBatch<B>,
-) -> Result<LossOutput<B, PairwiseMetrics>, LossError> {
+) -> Result<LossOutput<B, PairwiseMetrics<B>>, LossError> {
     config.init()?.forward(batch)
 }
 
@@ -66,10 +67,6 @@ fn check_len<B: Backend>(
         return Err(LossError::NonFinite { name });
     }
     Ok(())
-}
-
-fn mean(v: &[f64]) -> f64 {
-    v.iter().sum::<f64>() / v.len() as f64
 }
 
 impl DpoLoss {
@@ -160,7 +157,8 @@ impl DpoLoss {
     /// ω_i  = exp(a_w,i + a_l,i) with WPO, else 1
     /// ```
     ///
-    /// Metrics are TRL's (`rewards/*` from `β·r`, strict accuracies), detached, on the host.
+    /// Metrics are TRL's (`rewards/*` from `β·r`, strict accuracies), detached tensors; the
+    /// output's `non_finite` flag watches every input and the loss.
     ///
     /// # Shapes
     /// Every input `[B]` (see [`PairwiseBatch`]) → loss `[1]`.
@@ -176,10 +174,19 @@ impl DpoLoss {
     pub fn forward<B: Backend>(
         &self,
         batch: PairwiseBatch<B>,
-    ) -> Result<LossOutput<B, PairwiseMetrics>, LossError> {
+    ) -> Result<LossOutput<B, PairwiseMetrics<B>>, LossError> {
         let cfg = &self.config;
         let bco_delta = batch.bco_delta.unwrap_or(0.0);
         let x = self.inputs(batch)?;
+        let watch = FiniteWatch::new()
+            .watch(&x.policy_chosen)
+            .watch(&x.policy_rejected)
+            .watch(&x.reference_chosen)
+            .watch(&x.reference_rejected)
+            .watch_opt(x.chosen_lengths.as_ref())
+            .watch_opt(x.rejected_lengths.as_ref())
+            .watch_opt(x.wpo.as_ref().map(|w| &w.0))
+            .watch_opt(x.wpo.as_ref().map(|w| &w.1));
         let beta = cfg.beta;
         let eps = cfg.label_smoothing;
         let r_w = x.policy_chosen.clone() - x.reference_chosen.clone();
@@ -246,7 +253,7 @@ impl DpoLoss {
                 None => per_pair,
             };
             let term = per_pair.mean();
-            loss_terms.push((kind, host(&term.clone().detach())[0]));
+            loss_terms.push((kind, term.clone().detach()));
             loss = loss + term.mul_scalar(weight);
         }
         if let Some(alpha) = cfg.rpo_alpha {
@@ -257,24 +264,39 @@ impl DpoLoss {
                     .mul_scalar(alpha);
         }
 
-        let rw: Vec<f64> = host(&r_w.detach()).iter().map(|v| beta * v).collect();
-        let rl: Vec<f64> = host(&r_l.detach()).iter().map(|v| beta * v).collect();
-        let margins: Vec<f64> = rw.iter().zip(&rl).map(|(a, b)| a - b).collect();
-        let acc: Vec<f64> = rw
-            .iter()
-            .zip(&rl)
-            .map(|(a, b)| if a > b { 1.0 } else { 0.0 })
-            .collect();
+        let rw = r_w.detach().mul_scalar(beta);
+        let rl = r_l.detach().mul_scalar(beta);
+        let (mw, ml) = (dmean(&rw), dmean(&rl));
         let metrics = PairwiseMetrics {
-            rewards_chosen: mean(&rw),
-            rewards_rejected: mean(&rl),
-            rewards_margins: mean(&margins),
-            rewards_accuracies: mean(&acc),
-            logps_chosen: mean(&host(&x.policy_chosen.detach())),
-            logps_rejected: mean(&host(&x.policy_rejected.detach())),
+            rewards_margins: dmean(&(rw.clone() - rl.clone())),
+            rewards_accuracies: frac_greater(&rw, &rl),
+            logps_chosen: dmean(&x.policy_chosen),
+            logps_rejected: dmean(&x.policy_rejected),
             loss_terms,
-            mean_reward: (mean(&rw) + mean(&rl)) / 2.0,
+            mean_reward: (mw.clone() + ml.clone()).mul_scalar(0.5),
+            rewards_chosen: mw,
+            rewards_rejected: ml,
         };
-        Ok(LossOutput { loss, metrics })
+        Ok(LossOutput::new(loss, metrics, watch))
+    }
+}
+
+impl LossConfig for DpoConfig {
+    type Loss = DpoLoss;
+
+    fn init(&self) -> Result<DpoLoss, LossError> {
+        DpoConfig::init(self)
+    }
+}
+
+impl<B: Backend> PreferenceLoss<B> for DpoLoss {
+    type Batch = PairwiseBatch<B>;
+    type Metrics = PairwiseMetrics<B>;
+
+    fn forward(
+        &self,
+        batch: PairwiseBatch<B>,
+    ) -> Result<LossOutput<B, PairwiseMetrics<B>>, LossError> {
+        DpoLoss::forward(self, batch)
     }
 }

@@ -197,7 +197,7 @@ fn every_case_gradient_matches_finite_differences() {
 fn metrics_match_trl_definitions() {
     let d = device();
     let (_, b) = batch::<TestBackend>(&EXTREME, &d);
-    let m = dpo_loss(&DpoConfig::new(), b).unwrap().metrics;
+    let m = dpo_loss(&DpoConfig::new(), b).unwrap().metrics.read();
     let got = [
         m.rewards_chosen,
         m.rewards_rejected,
@@ -218,7 +218,7 @@ fn accuracies_are_strict_so_ties_count_zero() {
     let d = device();
     let z = tensor::<TestBackend, 1>(&[-3.0, -7.0], [2], &d);
     let b = PairwiseBatch::new(z.clone(), z.clone(), z.clone(), z);
-    let m = dpo_loss(&DpoConfig::new(), b).unwrap().metrics;
+    let m = dpo_loss(&DpoConfig::new(), b).unwrap().metrics.read();
     assert_eq!(m.rewards_accuracies, 0.0);
     assert_eq!(m.rewards_margins, 0.0);
 }

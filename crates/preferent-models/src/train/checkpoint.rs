@@ -9,7 +9,7 @@ use burn::optim::lr_scheduler::LrScheduler;
 use burn::optim::{Optimizer, SimpleOptimizer};
 use burn::record::{FullPrecisionSettings, NamedMpkFileRecorder, Recorder};
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::Tensor;
+use burn::tensor::{Int, Tensor};
 use burn_store::{ModuleSnapshot, SafetensorsStore};
 use serde::{Deserialize, Serialize};
 
@@ -47,6 +47,40 @@ fn param_ids<B: Backend, M: Module<B>>(module: &M) -> Vec<ParamId> {
     v.0
 }
 
+/// Per float parameter, in visit order: its shape and a device-side "holds NaN or ±∞" flag.
+struct NonFiniteParams<B: Backend> {
+    flags: Vec<Tensor<B, 1, Int>>,
+    shapes: Vec<Vec<usize>>,
+}
+
+impl<B: Backend> ModuleVisitor<B> for NonFiniteParams<B> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        let v = param.val();
+        self.shapes.push(v.dims().to_vec());
+        // x − x is NaN exactly when x is NaN or ±∞.
+        self.flags.push((v.clone() - v).is_nan().any().int());
+    }
+}
+
+/// The first float parameter (visit-order index, shape) holding a NaN or ±∞; one host read.
+fn first_non_finite_param<B: Backend, M: Module<B>>(module: &M) -> Option<(usize, Vec<usize>)> {
+    let mut v = NonFiniteParams {
+        flags: Vec::new(),
+        shapes: Vec::new(),
+    };
+    module.visit(&mut v);
+    if v.flags.is_empty() {
+        return None;
+    }
+    let flags: Vec<i64> = Tensor::cat(v.flags, 0)
+        .into_data()
+        .convert::<i64>()
+        .to_vec::<i64>()
+        .ok()?;
+    let index = flags.iter().position(|&f| f != 0)?;
+    Some((index, v.shapes.swap_remove(index)))
+}
+
 fn ckpt_err(what: &str, e: impl std::fmt::Debug) -> Error {
     Error::Checkpoint(format!("{what}: {e:?}"))
 }
@@ -62,7 +96,19 @@ where
     ///
     /// Optimiser state is keyed by parameter *position* (module-visit order) rather than by burn's
     /// random `ParamId`s, so it can be re-attached to a freshly built model in [`Trainer::load`].
+    ///
+    /// # Errors
+    /// [`Error::NonFiniteParameter`] (before anything is written, so an earlier checkpoint in
+    /// `dir` survives) if a weight is NaN or ±∞; [`Error::Io`] / [`Error::Checkpoint`] naming the
+    /// file on a write failure.
     pub fn save(&self, dir: &Path) -> Result<()> {
+        if let Some((index, shape)) = first_non_finite_param(&self.model.valid()) {
+            return Err(Error::NonFiniteParameter {
+                path: dir.join(CHECKPOINT_MODEL).display().to_string(),
+                index,
+                shape,
+            });
+        }
         std::fs::create_dir_all(dir).map_err(|e| Error::Io {
             path: dir.display().to_string(),
             source: e,
@@ -97,7 +143,14 @@ where
 
     /// Restores a checkpoint written by [`Trainer::save`] into freshly built parts: `model` with
     /// the same architecture, a new `optim` from the same optimiser config and a new `scheduler`
-    /// from the same schedule config.
+    /// from the same schedule config. The non-finite check is off; turn it back on with
+    /// [`Trainer::with_nonfinite_check`].
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming the path when `dir` or one of its three files is missing or
+    /// unreadable; [`Error::Checkpoint`] (naming the file) when a file does not decode or does
+    /// not match the model; [`Error::NonFiniteParameter`] when a stored weight is NaN or ±∞;
+    /// [`Error::Parse`] for bad metadata.
     pub fn load(
         dir: &Path,
         mut model: M,
@@ -105,15 +158,37 @@ where
         scheduler: S,
         device: &B::Device,
     ) -> Result<Self> {
-        let mut store = SafetensorsStore::from_file(dir.join(CHECKPOINT_MODEL));
+        for path in [
+            dir.to_path_buf(),
+            dir.join(CHECKPOINT_MODEL),
+            dir.join(format!("{CHECKPOINT_OPTIM}.mpk")),
+            dir.join(CHECKPOINT_META),
+        ] {
+            // Name the missing path (burn's stores report a bare `NotFound`).
+            if let Err(e) = std::fs::metadata(&path) {
+                return Err(Error::Io {
+                    path: path.display().to_string(),
+                    source: e,
+                });
+            }
+        }
+        let model_path = dir.join(CHECKPOINT_MODEL);
+        let mut store = SafetensorsStore::from_file(model_path.clone());
         let applied = model
             .load_from(&mut store)
-            .map_err(|e| ckpt_err("loading model", e))?;
+            .map_err(|e| ckpt_err(&format!("loading model from {}", model_path.display()), e))?;
         if !applied.missing.is_empty() || !applied.errors.is_empty() {
             return Err(Error::Checkpoint(format!(
                 "model does not match the checkpoint: missing {:?}, errors {:?}",
                 applied.missing, applied.errors
             )));
+        }
+        if let Some((index, shape)) = first_non_finite_param(&model.valid()) {
+            return Err(Error::NonFiniteParameter {
+                path: model_path.display().to_string(),
+                index,
+                shape,
+            });
         }
         type State<O, B, S> = (
             Vec<Option<burn::optim::record::AdaptorRecord<O, B>>>,
@@ -122,7 +197,13 @@ where
         let (by_position, sched): State<O, B, S> =
             NamedMpkFileRecorder::<FullPrecisionSettings>::new()
                 .load(dir.join(CHECKPOINT_OPTIM), device)
-                .map_err(|e| ckpt_err("loading optimiser state", e))?;
+                .map_err(|e| {
+                    let path = dir.join(format!("{CHECKPOINT_OPTIM}.mpk"));
+                    ckpt_err(
+                        &format!("loading optimiser state from {}", path.display()),
+                        e,
+                    )
+                })?;
         let ids = param_ids(&model);
         if ids.len() != by_position.len() {
             return Err(Error::Checkpoint(format!(
@@ -151,6 +232,7 @@ where
             scheduler: scheduler.load_record::<B>(sched),
             step: meta.step,
             seed: meta.seed,
+            guard: None,
         })
     }
 }

@@ -15,6 +15,6 @@ pub use betas::{alphas_cumprod, betas, cosine_betas, rescale_zero_terminal_snr, 
 pub use continuous::{ContinuousSpacing, ContinuousVp};
 pub(crate) use discrete::interp_sigmas;
 pub use discrete::{DiscreteSchedule, DiscreteScheduleConfig};
-pub use grid::GridPoint;
+pub use grid::{add_noise_per_row, GridPoint, TimeGrid, TimeKind};
 pub use sigmas::{exponential_sigmas, flow_sigmas, karras_sigmas, lu_sigmas, SigmaSpacing};
 pub use spacing::{ddim_timesteps, dpm_timesteps, TimestepSpacing};

@@ -1,7 +1,22 @@
-//! The solver trait, step outputs with their Gaussian transition, and the sampling loop.
+//! The solver family: the [`Solver`] trait, the [`Sampler`] driver that owns the step position,
+//! step outputs with their Gaussian transition, priors, trajectories and the sampling loop.
+//!
+//! # Design
+//! A [`Solver`] is immutable: its configuration and its typed [`TimeGrid`]. What a multistep or
+//! Heun solver remembers between steps (model-output history, the anchor sample) is its
+//! [`Solver::State`], passed in explicitly, so
+//! - a step can be *proposed* without being committed ([`Sampler::peek`]; SPO branches several
+//!   candidates from one `x_t`), and a solver or a sampler can be cloned mid-run;
+//! - stored steps can be re-scored under another model ([`Trajectory::rescore`]; D3PO/SPO's
+//!   policy and frozen reference);
+//! - the step position, bounds and shape checks, noise drawing, `set_begin_index` and forward
+//!   noising are written once, in [`Sampler`] and [`TimeGrid`], not in every solver.
 
 use crate::error::{SamplerError, SamplerResult};
-use burn::tensor::{backend::Backend, Distribution, Tensor};
+use crate::schedule::{GridPoint, TimeGrid};
+use burn::tensor::{backend::Backend, Bool, Distribution, ElementConversion, Shape, Tensor};
+use std::fmt::Debug;
+use std::marker::PhantomData;
 
 /// Reduction over the non-batch dimensions of a per-element log-probability.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,7 +84,7 @@ impl<B: Backend, const D: usize> GaussianTransition<B, D> {
     }
 }
 
-/// What one call of [`Solver::step`] returns.
+/// What one step returns.
 #[derive(Debug, Clone)]
 pub struct StepOutput<B: Backend, const D: usize> {
     /// The sample at the next grid point.
@@ -80,41 +95,83 @@ pub struct StepOutput<B: Backend, const D: usize> {
     pub transition: Option<GaussianTransition<B, D>>,
 }
 
-/// One solver step per model evaluation, for every sampler in this crate.
-///
-/// Designed around its hardest member, the stateful multistep DPM-Solver: `step` takes
-/// `&mut self` because solvers keep a history of converted model outputs (and Heun/singlestep
-/// solvers keep their anchor sample). Time is whatever [`Solver::timesteps`] lists: an integer
-/// training timestep (stored as `f64`), a continuous `t`, or σ for EDM solvers. Every schedule
-/// scalar is on the host; a step launches only tensor arithmetic, never a device read.
-///
-/// The loop is
-/// ```text
-/// for i in step_index .. timesteps.len():
-///     out = model(scale_model_input(x), timesteps[i])
-///     x   = step(out, x, noise).prev_sample
-/// ```
-/// which [`sample`] implements.
-///
-/// # Shapes
-/// Samples and model outputs: `[batch, …]` with identical shapes.
-pub trait Solver<B: Backend, const D: usize> {
-    /// Model input times, one per model evaluation, in sampling order.
-    fn timesteps(&self) -> &[f64];
-
-    /// The index into [`Solver::timesteps`] of the next step.
-    fn step_index(&self) -> usize;
-
-    /// Starts sampling at step `index` (img2img / diffusers `set_begin_index`); clears history.
+impl<B: Backend, const D: usize> StepOutput<B, D> {
+    /// A detached on-device indicator: `[true]` when `prev_sample` holds a NaN or ±∞.
     ///
-    /// # Errors
-    /// [`SamplerError::PastEnd`] if `index ≥ timesteps().len()`.
-    fn set_begin_index(&mut self, index: usize) -> SamplerResult<()>;
+    /// Nothing is read back: check it on your own schedule (every N steps, or once at the end,
+    /// as [`Sampler::sample`] does) instead of forcing a device sync per step.
+    pub fn non_finite(&self) -> Tensor<B, 1, Bool> {
+        non_finite(&self.prev_sample)
+    }
+}
 
-    /// Resets to step 0 with an empty history.
-    fn reset(&mut self) {
-        // Index 0 always exists for a built solver.
-        let _ = self.set_begin_index(0);
+/// `[true]` iff `x` holds a NaN or ±∞: `Σ 0·x` is NaN exactly then (and cannot overflow).
+pub(crate) fn non_finite<B: Backend, const D: usize>(x: &Tensor<B, D>) -> Tensor<B, 1, Bool> {
+    x.clone().detach().mul_scalar(0.0).sum().is_nan()
+}
+
+/// The distribution of the initial sample `x_T` a solver starts from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
+pub enum Prior {
+    /// `N(0, std² I)`: std 1 for VP and flow solvers (diffusers `init_noise_sigma = 1`), σ_max
+    /// for EDM.
+    Gaussian {
+        /// The standard deviation.
+        std: f64,
+    },
+}
+
+impl Prior {
+    /// The prior's per-coordinate standard deviation (diffusers `init_noise_sigma`).
+    pub fn std(&self) -> f64 {
+        match *self {
+            Prior::Gaussian { std } => std,
+        }
+    }
+
+    /// Draws `x_T` with burn's random stream on `device`.
+    ///
+    /// # Shapes
+    /// Returns `shape`.
+    pub fn sample<B: Backend, const D: usize>(
+        &self,
+        shape: [usize; D],
+        device: &B::Device,
+    ) -> Tensor<B, D> {
+        match *self {
+            Prior::Gaussian { std } => {
+                Tensor::random(Shape::new(shape), Distribution::Normal(0.0, std), device)
+            }
+        }
+    }
+
+    /// Maps standard-normal noise `n` to a prior sample (`std·n` for the Gaussian prior), so a
+    /// caller who builds noise on the host gets the same `x_T` on every backend.
+    ///
+    /// # Shapes
+    /// `noise: [batch, …]`; returns the same shape.
+    pub fn from_standard_normal<B: Backend, const D: usize>(
+        &self,
+        noise: Tensor<B, D>,
+    ) -> Tensor<B, D> {
+        match *self {
+            Prior::Gaussian { std } => noise.mul_scalar(std),
+        }
+    }
+}
+
+/// What a solver is, independent of the backend: its typed grid, order, stochasticity, prior and
+/// where it may start. The supertrait of [`Solver`]; import it to read a bare solver's
+/// [`SolverSpec::timesteps`] without naming a backend.
+pub trait SolverSpec: Clone + Debug + Send + Sync {
+    /// The typed time grid: grid points, the model time of every evaluation, and what those
+    /// times are.
+    fn time_grid(&self) -> &TimeGrid;
+
+    /// Model times, one per model evaluation, in sampling order.
+    fn timesteps(&self) -> &[f64] {
+        self.time_grid().model_times()
     }
 
     /// The nominal order of the solver.
@@ -123,44 +180,59 @@ pub trait Solver<B: Backend, const D: usize> {
     /// Whether steps inject noise.
     fn is_stochastic(&self) -> bool;
 
-    /// Standard deviation of the initial noise (1 for VP solvers, σ_max for EDM).
-    fn init_noise_sigma(&self) -> f64 {
-        1.0
+    /// The distribution of `x_T` (default `N(0, I)`).
+    fn prior(&self) -> Prior {
+        Prior::Gaussian { std: 1.0 }
     }
 
-    /// Scales the sample before it is passed to the model (identity for VP solvers).
-    fn scale_model_input(&self, sample: Tensor<B, D>) -> Tensor<B, D> {
+    /// Whether sampling may start at evaluation `index` (img2img). Default: every evaluation;
+    /// Heun refuses its correction stages.
+    fn can_begin_at(&self, index: usize) -> bool {
+        index < self.time_grid().len()
+    }
+}
+
+/// A diffusion ODE/SDE solver: an immutable configuration with its [`TimeGrid`]
+/// ([`SolverSpec`]), plus the pure step rule from evaluation `k` to the next point.
+///
+/// Designed for its hardest members: multistep DPM-Solver keeps a history of converted model
+/// outputs and Heun keeps its predictor sample — both live in [`Solver::State`], which
+/// [`Solver::step`] updates and the [`Sampler`] driver owns. Everything a step needs from the
+/// schedule is a host scalar; a step launches only tensor arithmetic, never a device read.
+///
+/// Implementors write the update only. [`Sampler`] checks the step index against the grid, the
+/// model-output and noise shapes, and draws the standard normal a stochastic step needs, so
+/// `step` may assume `index < time_grid().len()`, equal shapes, and `noise = Some(z)` whenever
+/// [`SolverSpec::is_stochastic`] is true.
+///
+/// # Shapes
+/// Samples and model outputs: `[batch, …]` with identical shapes.
+pub trait Solver<B: Backend, const D: usize>: SolverSpec {
+    /// What the solver remembers between steps (`()` for one-step solvers). `Default` is the
+    /// empty history of a fresh run.
+    type State: Clone + Debug + Default + Send + Sync;
+
+    /// Scales the sample before it is passed to the model at evaluation `index` (identity by
+    /// default).
+    fn scale_model_input(&self, sample: Tensor<B, D>, _index: usize) -> Tensor<B, D> {
         sample
     }
 
-    /// Forward-noises clean data to the grid point of step `index`: `α x₀ + σ n`.
+    /// Advances `sample` from evaluation `index` to the next point, updating `state`.
     ///
     /// # Errors
-    /// [`SamplerError::PastEnd`] or [`SamplerError::ShapeMismatch`].
-    fn add_noise(
-        &self,
-        original: Tensor<B, D>,
-        noise: Tensor<B, D>,
-        index: usize,
-    ) -> SamplerResult<Tensor<B, D>>;
-
-    /// Advances `sample` from `timesteps()[step_index()]` to the next grid point.
-    ///
-    /// `noise` is used by stochastic steps (a standard normal of the sample's shape); when it is
-    /// `None` the solver draws it with `Tensor::random`. Deterministic steps ignore it.
-    ///
-    /// # Errors
-    /// [`SamplerError::ShapeMismatch`] for mismatched shapes, [`SamplerError::PastEnd`] after the
-    /// last step.
+    /// Solver-specific inconsistencies (e.g. a Heun correction without its predictor).
     fn step(
-        &mut self,
+        &self,
+        state: &mut Self::State,
+        index: usize,
         model_output: Tensor<B, D>,
         sample: Tensor<B, D>,
         noise: Option<Tensor<B, D>>,
     ) -> SamplerResult<StepOutput<B, D>>;
 }
 
-/// Progress report handed to the [`sample`] callback after every step.
+/// Progress report handed to the sampling-loop callback after every step.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Progress {
     /// Index of the step just taken.
@@ -171,12 +243,501 @@ pub struct Progress {
     pub t: f64,
 }
 
-/// `Err(PastEnd)` unless `index < len`: the bounds check of every `set_begin_index` and `step`.
-pub(crate) fn check_index(index: usize, len: usize) -> SamplerResult<()> {
-    if index >= len {
-        return Err(SamplerError::PastEnd { index, len });
+/// The driver around a [`Solver`]: it owns the step position and the solver's state, and is the
+/// one place that checks bounds and shapes, draws noise, and runs the sampling loop.
+///
+/// ```text
+/// sampler = Sampler::new(solver)
+/// for k in step_index() .. len():
+///     out = model(scale_model_input(x), timesteps()[k])
+///     x   = step(out, x, noise).prev_sample
+/// ```
+/// which [`Sampler::sample`] implements. `Sampler` is `Clone` (tensors are reference-counted,
+/// so a clone is cheap): clone-then-step equals step.
+///
+/// # Example
+/// ```
+/// use burn::backend::Flex;
+/// use burn::tensor::Tensor;
+/// use preferent_samplers::solvers::{DpmSolverMultistep, DpmSolverMultistepConfig, Sampler};
+///
+/// let solver = DpmSolverMultistep::new(DpmSolverMultistepConfig::new(), 10).unwrap();
+/// let mut sampler = Sampler::<Flex, 2, _>::new(solver);
+/// let x_t: Tensor<Flex, 2> = Tensor::ones([2, 3], &Default::default());
+/// let x0 = sampler.sample(|x: &Tensor<Flex, 2>, _t| x.zeros_like(), x_t, |_| {}).unwrap();
+/// assert_eq!(x0.dims(), [2, 3]);
+/// assert_eq!(sampler.step_index(), 10);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Sampler<B: Backend, const D: usize, S: Solver<B, D>> {
+    solver: S,
+    state: S::State,
+    index: usize,
+    _b: PhantomData<B>,
+}
+
+impl<B: Backend, const D: usize, S: Solver<B, D>> Sampler<B, D, S> {
+    /// A sampler at step 0 with an empty history.
+    pub fn new(solver: S) -> Self {
+        Self {
+            solver,
+            state: S::State::default(),
+            index: 0,
+            _b: PhantomData,
+        }
     }
-    Ok(())
+
+    /// The solver.
+    pub fn solver(&self) -> &S {
+        &self.solver
+    }
+
+    /// The solver's state (its history) before the next step.
+    pub fn state(&self) -> &S::State {
+        &self.state
+    }
+
+    /// Gives the solver back.
+    pub fn into_solver(self) -> S {
+        self.solver
+    }
+
+    /// The typed time grid.
+    pub fn time_grid(&self) -> &TimeGrid {
+        self.solver.time_grid()
+    }
+
+    /// Model times, one per model evaluation, in sampling order.
+    pub fn timesteps(&self) -> &[f64] {
+        self.solver.time_grid().model_times()
+    }
+
+    /// Number of steps (model evaluations) of a full run.
+    pub fn len(&self) -> usize {
+        self.solver.time_grid().len()
+    }
+
+    /// Always false: a built grid has at least one step.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The index of the next step.
+    pub fn step_index(&self) -> usize {
+        self.index
+    }
+
+    /// Whether every step has been taken.
+    pub fn is_done(&self) -> bool {
+        self.index >= self.len()
+    }
+
+    /// The model time of the next step, `None` when done.
+    pub fn next_time(&self) -> Option<f64> {
+        self.timesteps().get(self.index).copied()
+    }
+
+    /// The grid point of the next step, `None` when done.
+    pub fn next_point(&self) -> Option<GridPoint> {
+        self.solver.time_grid().point(self.index)
+    }
+
+    /// Starts sampling at step `index` (img2img / diffusers `set_begin_index`); clears history.
+    ///
+    /// # Errors
+    /// [`SamplerError::PastEnd`] if `index ≥ len()` or the solver cannot start there.
+    pub fn set_begin_index(&mut self, index: usize) -> SamplerResult<()> {
+        if !self.solver.can_begin_at(index) {
+            return Err(SamplerError::PastEnd {
+                index,
+                len: self.len(),
+            });
+        }
+        self.index = index;
+        self.state = S::State::default();
+        Ok(())
+    }
+
+    /// Resets to step 0 with an empty history.
+    pub fn reset(&mut self) {
+        self.index = 0;
+        self.state = S::State::default();
+    }
+
+    /// The nominal order of the solver.
+    pub fn order(&self) -> usize {
+        self.solver.order()
+    }
+
+    /// Whether steps inject noise.
+    pub fn is_stochastic(&self) -> bool {
+        self.solver.is_stochastic()
+    }
+
+    /// The distribution of `x_T`.
+    pub fn prior(&self) -> Prior {
+        self.solver.prior()
+    }
+
+    /// Standard deviation of the initial noise (diffusers `init_noise_sigma`).
+    pub fn init_noise_sigma(&self) -> f64 {
+        self.solver.prior().std()
+    }
+
+    /// Scales the sample before it is passed to the model at the next step.
+    pub fn scale_model_input(&self, sample: Tensor<B, D>) -> Tensor<B, D> {
+        self.solver.scale_model_input(sample, self.index)
+    }
+
+    /// Forward-noises clean data to the grid point of step `index`: `α x₀ + σ n`.
+    ///
+    /// # Shapes
+    /// `original`, `noise`: `[batch, …]`; returns the same shape.
+    ///
+    /// # Errors
+    /// [`SamplerError::PastEnd`] or [`SamplerError::ShapeMismatch`].
+    pub fn add_noise(
+        &self,
+        original: Tensor<B, D>,
+        noise: Tensor<B, D>,
+        index: usize,
+    ) -> SamplerResult<Tensor<B, D>> {
+        self.solver.time_grid().add_noise(original, noise, index)
+    }
+
+    /// Forward-noises row `b` to step `indices[b]` (one t per batch row).
+    ///
+    /// # Shapes
+    /// `original`, `noise`: `[batch, …]`; `indices.len() = batch`.
+    ///
+    /// # Errors
+    /// [`SamplerError::PastEnd`] or [`SamplerError::ShapeMismatch`].
+    pub fn add_noise_rows(
+        &self,
+        original: Tensor<B, D>,
+        noise: Tensor<B, D>,
+        indices: &[usize],
+    ) -> SamplerResult<Tensor<B, D>> {
+        self.solver
+            .time_grid()
+            .add_noise_rows(original, noise, indices)
+    }
+
+    /// What the next step would give, without committing it (position and history unchanged).
+    ///
+    /// `noise` as in [`Sampler::step`]; with `None` a stochastic solver draws fresh noise.
+    ///
+    /// # Errors
+    /// As [`Sampler::step`].
+    pub fn peek(
+        &self,
+        model_output: Tensor<B, D>,
+        sample: Tensor<B, D>,
+        noise: Option<Tensor<B, D>>,
+    ) -> SamplerResult<StepOutput<B, D>> {
+        let mut state = self.state.clone();
+        self.transition(&mut state, self.index, model_output, sample, noise)
+    }
+
+    /// Advances `sample` from `timesteps()[step_index()]` to the next grid point and commits it.
+    ///
+    /// `noise` is the standard normal of a stochastic step (the sample's shape); when it is
+    /// `None` the sampler draws it with `Tensor::random`. Deterministic steps ignore it.
+    ///
+    /// # Errors
+    /// [`SamplerError::ShapeMismatch`] for mismatched shapes, [`SamplerError::PastEnd`] after the
+    /// last step.
+    pub fn step(
+        &mut self,
+        model_output: Tensor<B, D>,
+        sample: Tensor<B, D>,
+        noise: Option<Tensor<B, D>>,
+    ) -> SamplerResult<StepOutput<B, D>> {
+        let mut state = std::mem::take(&mut self.state);
+        let out = self.transition(&mut state, self.index, model_output, sample, noise);
+        if out.is_ok() {
+            self.index += 1;
+        }
+        self.state = state;
+        out
+    }
+
+    /// The checked transition of step `index` from `state`.
+    fn transition(
+        &self,
+        state: &mut S::State,
+        index: usize,
+        model_output: Tensor<B, D>,
+        sample: Tensor<B, D>,
+        noise: Option<Tensor<B, D>>,
+    ) -> SamplerResult<StepOutput<B, D>> {
+        let len = self.len();
+        if index >= len {
+            return Err(SamplerError::PastEnd { index, len });
+        }
+        check_shape("model_output", &model_output.dims(), &sample.dims())?;
+        let noise = if self.solver.is_stochastic() {
+            Some(standard_normal(&sample, noise)?)
+        } else {
+            None
+        };
+        self.solver.step(state, index, model_output, sample, noise)
+    }
+
+    /// Runs from the current step to the end; `callback` runs after every step.
+    ///
+    /// `model(x, t)` returns the prediction the solver was configured for (ε, x₀, v, score or
+    /// flow). Stochastic solvers draw their noise with `Tensor::random`; use
+    /// [`Sampler::sample_with_noise`] to inject it.
+    ///
+    /// # Shapes
+    /// `x: [batch, …]`; returns the same shape.
+    ///
+    /// # Errors
+    /// Whatever [`Sampler::step`] returns; [`SamplerError::NonFinite`] if the final sample holds
+    /// a NaN or ±∞ (one device read per run, after the last step).
+    pub fn sample<M, C>(
+        &mut self,
+        model: M,
+        x: Tensor<B, D>,
+        callback: C,
+    ) -> SamplerResult<Tensor<B, D>>
+    where
+        M: Fn(&Tensor<B, D>, f64) -> Tensor<B, D>,
+        C: FnMut(Progress),
+    {
+        self.sample_with_noise(model, x, |_| None, callback)
+    }
+
+    /// [`Sampler::sample`] with injected noise: `noise(step)` supplies the standard normal for
+    /// that step (`None` lets the sampler draw it).
+    ///
+    /// # Shapes
+    /// `x: [batch, …]`; returns the same shape.
+    ///
+    /// # Errors
+    /// As [`Sampler::sample`].
+    pub fn sample_with_noise<M, N, C>(
+        &mut self,
+        model: M,
+        mut x: Tensor<B, D>,
+        mut noise: N,
+        mut callback: C,
+    ) -> SamplerResult<Tensor<B, D>>
+    where
+        M: Fn(&Tensor<B, D>, f64) -> Tensor<B, D>,
+        N: FnMut(usize) -> Option<Tensor<B, D>>,
+        C: FnMut(Progress),
+    {
+        let total = self.len();
+        let mut guard = FiniteGuard::default();
+        while self.index < total {
+            let i = self.index;
+            let t = self.timesteps()[i];
+            let out = model(&self.scale_model_input(x.clone()), t);
+            guard.watch(&out);
+            let z = if self.is_stochastic() { noise(i) } else { None };
+            x = self.step(out, x, z)?.prev_sample;
+            callback(Progress { step: i, total, t });
+        }
+        guard.watch(&x.clone().mul_scalar(0.0));
+        if guard.tripped() {
+            return Err(SamplerError::NonFinite {
+                what: "model output or sample",
+                step: total.saturating_sub(1),
+            });
+        }
+        Ok(x)
+    }
+
+    /// Runs to the end like [`Sampler::sample_with_noise`] and records every step: the input
+    /// sample, the model output's step result, the noise, and the solver state it started from —
+    /// everything [`Trajectory::rescore`] needs to recompute a step's transition under another
+    /// model (D3PO/SPO's policy and reference).
+    ///
+    /// Stochastic steps always record the noise they used (drawn here when `noise` gives
+    /// `None`), so a re-scored step reproduces its sample exactly.
+    ///
+    /// # Shapes
+    /// `x: [batch, …]`; every recorded tensor has that shape.
+    ///
+    /// # Errors
+    /// As [`Sampler::sample`]; [`SamplerError::NonFinite`] names the first step whose output is
+    /// not finite.
+    pub fn sample_trajectory<M, N, C>(
+        &mut self,
+        model: M,
+        mut x: Tensor<B, D>,
+        mut noise: N,
+        mut callback: C,
+    ) -> SamplerResult<Trajectory<B, D, S>>
+    where
+        M: Fn(&Tensor<B, D>, f64) -> Tensor<B, D>,
+        N: FnMut(usize) -> Option<Tensor<B, D>>,
+        C: FnMut(Progress),
+    {
+        let total = self.len();
+        let mut steps = Vec::with_capacity(total.saturating_sub(self.index));
+        let mut guard = FiniteGuard::default();
+        while self.index < total {
+            let i = self.index;
+            let t = self.timesteps()[i];
+            let state = self.state.clone();
+            let out = model(&self.scale_model_input(x.clone()), t);
+            guard.watch(&out);
+            let z = if self.is_stochastic() {
+                Some(standard_normal(&x, noise(i))?)
+            } else {
+                None
+            };
+            let step = self.step(out.clone(), x.clone(), z.clone())?;
+            let next = step.prev_sample.clone();
+            steps.push(TrajectoryStep {
+                index: i,
+                t,
+                sample: x,
+                next: next.clone(),
+                noise: z,
+                model_output: out,
+                output: step,
+                state,
+            });
+            x = next;
+            callback(Progress { step: i, total, t });
+        }
+        guard.watch(&x.clone().mul_scalar(0.0));
+        if guard.tripped() {
+            // Only on failure: find the first step whose output is not finite.
+            let first = steps
+                .iter()
+                .position(|s| {
+                    read_flag(non_finite(&s.model_output)) || read_flag(s.output.non_finite())
+                })
+                .unwrap_or(steps.len().saturating_sub(1));
+            return Err(SamplerError::NonFinite {
+                what: "model output or sample",
+                step: steps.get(first).map_or(0, |s| s.index),
+            });
+        }
+        Ok(Trajectory {
+            steps,
+            sample: x,
+            solver: self.solver.clone(),
+        })
+    }
+}
+
+/// One recorded step of a [`Trajectory`].
+#[derive(Debug, Clone)]
+pub struct TrajectoryStep<B: Backend, const D: usize, S: Solver<B, D>> {
+    /// The step (evaluation) index.
+    pub index: usize,
+    /// The model time of the step.
+    pub t: f64,
+    /// `x_t`, the sample the step started from.
+    pub sample: Tensor<B, D>,
+    /// `x_next`, the sample it produced.
+    pub next: Tensor<B, D>,
+    /// The standard normal a stochastic step used (`None` for deterministic steps).
+    pub noise: Option<Tensor<B, D>>,
+    /// The model output the step used.
+    pub model_output: Tensor<B, D>,
+    /// The step's output (x₀ prediction, Gaussian transition).
+    pub output: StepOutput<B, D>,
+    /// The solver state the step started from.
+    pub state: S::State,
+}
+
+/// A whole sampling run: every step, the final sample, and the solver that produced it.
+#[derive(Debug, Clone)]
+pub struct Trajectory<B: Backend, const D: usize, S: Solver<B, D>> {
+    /// The steps in sampling order.
+    pub steps: Vec<TrajectoryStep<B, D, S>>,
+    /// The final sample.
+    pub sample: Tensor<B, D>,
+    /// The solver (configuration and grid) of the run.
+    pub solver: S,
+}
+
+impl<B: Backend, const D: usize, S: Solver<B, D>> Trajectory<B, D, S> {
+    /// Recomputes step `k` with another model's output at the same `x_t`, from the same state and
+    /// with the same noise (for re-scoring under a policy or a frozen reference).
+    ///
+    /// # Shapes
+    /// `model_output` like the recorded sample.
+    ///
+    /// # Errors
+    /// [`SamplerError::PastEnd`] for `k ≥ steps.len()`; [`SamplerError::ShapeMismatch`].
+    pub fn rescore(&self, k: usize, model_output: Tensor<B, D>) -> SamplerResult<StepOutput<B, D>> {
+        let s = self.steps.get(k).ok_or(SamplerError::PastEnd {
+            index: k,
+            len: self.steps.len(),
+        })?;
+        check_shape("model_output", &model_output.dims(), &s.sample.dims())?;
+        self.solver.step(
+            &mut s.state.clone(),
+            s.index,
+            model_output,
+            s.sample.clone(),
+            s.noise.clone(),
+        )
+    }
+
+    /// `log p(x_next | x_t)` of recorded step `k` under another model's output: the transition of
+    /// [`Trajectory::rescore`] evaluated at the recorded `x_next`.
+    ///
+    /// # Shapes
+    /// Returns `[batch]`.
+    ///
+    /// # Errors
+    /// [`SamplerError::DegenerateTransition`] for a deterministic step; as
+    /// [`Trajectory::rescore`].
+    pub fn log_prob(
+        &self,
+        k: usize,
+        model_output: Tensor<B, D>,
+        reduction: Reduction,
+    ) -> SamplerResult<Tensor<B, 1>> {
+        let out = self.rescore(k, model_output)?;
+        let tr = out.transition.ok_or(SamplerError::DegenerateTransition)?;
+        tr.log_prob(&self.steps[k].next, reduction)
+    }
+}
+
+/// A running on-device sum of everything a sampling loop watches: NaN or ±∞ anywhere makes it
+/// non-finite, and it is read once, after the loop (no per-step device sync; one reduction per
+/// model output). A sum of finite values can only overflow for magnitudes near `f32::MAX / n`,
+/// which no diffusion model produces; a false alarm there is preferred to a silent NaN.
+struct FiniteGuard<B: Backend> {
+    acc: Option<Tensor<B, 1>>,
+}
+
+impl<B: Backend> Default for FiniteGuard<B> {
+    fn default() -> Self {
+        Self { acc: None }
+    }
+}
+
+impl<B: Backend> FiniteGuard<B> {
+    fn watch<const D: usize>(&mut self, x: &Tensor<B, D>) {
+        let s = x.clone().detach().sum();
+        self.acc = Some(match self.acc.take() {
+            Some(a) => a + s,
+            None => s,
+        });
+    }
+
+    fn tripped(self) -> bool {
+        self.acc.is_some_and(|a| {
+            let v = a.into_scalar().elem::<f64>();
+            !v.is_finite()
+        })
+    }
+}
+
+fn read_flag<B: Backend>(flag: Tensor<B, 1, Bool>) -> bool {
+    // Through an integer: backends store booleans differently (wgpu as u32).
+    flag.int().into_scalar().elem::<i64>() != 0
 }
 
 pub(crate) fn check_shape(
@@ -194,22 +755,7 @@ pub(crate) fn check_shape(
     Ok(())
 }
 
-/// `x_t = α_t·x₀ + σ_t·ε` at grid point `index` of a VP grid (`len` = number of timesteps, for the
-/// error message); shared by every VP solver's [`Solver::add_noise`].
-pub(crate) fn vp_add_noise<B: Backend, const D: usize>(
-    grid: &[crate::schedule::GridPoint],
-    len: usize,
-    original: Tensor<B, D>,
-    noise: Tensor<B, D>,
-    index: usize,
-) -> SamplerResult<Tensor<B, D>> {
-    check_shape("noise", &noise.dims(), &original.dims())?;
-    let p = grid
-        .get(index)
-        .ok_or(SamplerError::PastEnd { index, len })?;
-    Ok(original.mul_scalar(p.alpha) + noise.mul_scalar(p.sigma))
-}
-
+/// The noise a stochastic step needs: `noise` if given (shape-checked), else a fresh draw.
 pub(crate) fn standard_normal<B: Backend, const D: usize>(
     like: &Tensor<B, D>,
     noise: Option<Tensor<B, D>>,
@@ -227,68 +773,59 @@ pub(crate) fn standard_normal<B: Backend, const D: usize>(
     }
 }
 
-/// Runs the solver from its current step to the end.
-///
-/// `model(x, t)` returns the prediction the solver was configured for (ε, x₀, v or score).
-/// Stochastic solvers draw their noise with `Tensor::random`; use [`sample_with_noise`] to inject
-/// it. `callback` runs after every step.
+/// The noise of a stochastic solver's step, which [`Sampler`] always supplies.
+pub(crate) fn required_noise<B: Backend, const D: usize>(
+    noise: Option<Tensor<B, D>>,
+) -> SamplerResult<Tensor<B, D>> {
+    noise.ok_or_else(|| {
+        SamplerError::InvalidConfig("a stochastic step was called without its noise".into())
+    })
+}
+
+/// Runs the sampler from its current step to the end ([`Sampler::sample`] as a free function).
 ///
 /// # Shapes
 /// `x: [batch, …]`; returns the same shape.
 ///
 /// # Errors
-/// Whatever [`Solver::step`] returns.
+/// As [`Sampler::sample`].
 pub fn sample<B, const D: usize, S, M, C>(
-    solver: &mut S,
+    sampler: &mut Sampler<B, D, S>,
     model: M,
     x: Tensor<B, D>,
     callback: C,
 ) -> SamplerResult<Tensor<B, D>>
 where
     B: Backend,
-    S: Solver<B, D> + ?Sized,
+    S: Solver<B, D>,
     M: Fn(&Tensor<B, D>, f64) -> Tensor<B, D>,
     C: FnMut(Progress),
 {
-    sample_with_noise(solver, model, x, |_| None, callback)
+    sampler.sample(model, x, callback)
 }
 
-/// [`sample`] with injected noise: `noise(step)` supplies the standard normal for that step
-/// (`None` lets the solver draw it).
+/// [`Sampler::sample_with_noise`] as a free function.
 ///
 /// # Shapes
 /// `x: [batch, …]`; returns the same shape.
 ///
 /// # Errors
-/// Whatever [`Solver::step`] returns.
+/// As [`Sampler::sample`].
 pub fn sample_with_noise<B, const D: usize, S, M, N, C>(
-    solver: &mut S,
+    sampler: &mut Sampler<B, D, S>,
     model: M,
-    mut x: Tensor<B, D>,
-    mut noise: N,
-    mut callback: C,
+    x: Tensor<B, D>,
+    noise: N,
+    callback: C,
 ) -> SamplerResult<Tensor<B, D>>
 where
     B: Backend,
-    S: Solver<B, D> + ?Sized,
+    S: Solver<B, D>,
     M: Fn(&Tensor<B, D>, f64) -> Tensor<B, D>,
     N: FnMut(usize) -> Option<Tensor<B, D>>,
     C: FnMut(Progress),
 {
-    let total = solver.timesteps().len();
-    while solver.step_index() < total {
-        let i = solver.step_index();
-        let t = solver.timesteps()[i];
-        let out = model(&solver.scale_model_input(x.clone()), t);
-        let z = if solver.is_stochastic() {
-            noise(i)
-        } else {
-            None
-        };
-        x = solver.step(out, x, z)?.prev_sample;
-        callback(Progress { step: i, total, t });
-    }
-    Ok(x)
+    sampler.sample_with_noise(model, x, noise, callback)
 }
 
 #[cfg(test)]
@@ -321,5 +858,16 @@ mod tests {
             det.log_prob(&x, Reduction::Sum).unwrap_err(),
             SamplerError::DegenerateTransition
         );
+    }
+
+    #[test]
+    fn non_finite_flag_catches_nan_and_inf_but_not_large_values() {
+        let d = device();
+        let big = tensor::<TestBackend, 2>(&[3e38, 3e38, -3e38, 1.0], [2, 2], &d);
+        assert!(!read_flag(non_finite(&big)));
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let x = tensor::<TestBackend, 2>(&[0.0, bad, 1.0, 2.0], [2, 2], &d);
+            assert!(read_flag(non_finite(&x)), "{bad}");
+        }
     }
 }

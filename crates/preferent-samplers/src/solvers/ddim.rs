@@ -1,17 +1,15 @@
 //! DDIM (η-family of non-Markovian samplers), as diffusers' `DDIMScheduler`.
 
-use super::base::{
-    check_index, check_shape, standard_normal, GaussianTransition, Solver, StepOutput,
-};
+use super::base::{required_noise, GaussianTransition, Solver, SolverSpec, StepOutput};
 use crate::error::{SamplerError, SamplerResult};
 use crate::prediction::{to_epsilon, to_x0, x0_to_epsilon, PredictionType};
 use crate::schedule::{
-    ddim_timesteps, DiscreteSchedule, DiscreteScheduleConfig, GridPoint, TimestepSpacing,
+    ddim_timesteps, DiscreteSchedule, DiscreteScheduleConfig, GridPoint, TimeGrid, TimeKind,
+    TimestepSpacing,
 };
 use crate::thresholding::{dynamic_threshold, ThresholdingConfig};
 use burn::config::Config;
 use burn::tensor::{backend::Backend, Tensor};
-use std::marker::PhantomData;
 
 /// Configuration of [`Ddim`]; defaults are diffusers' `DDIMScheduler` defaults.
 ///
@@ -68,18 +66,16 @@ pub struct DdimConfig {
 ///
 /// # References
 /// Song et al., DDIM (arXiv:2010.02502) eq. (12) and (16); diffusers `DDIMScheduler.step`.
-#[derive(Debug)]
-pub struct Ddim<B: Backend, const D: usize> {
+#[derive(Debug, Clone)]
+pub struct Ddim {
     config: DdimConfig,
     schedule: Option<DiscreteSchedule>,
-    timesteps: Vec<f64>,
-    from: Vec<GridPoint>,
+    grid: TimeGrid,
+    /// Where each step lands (diffusers' `prev_timestep`, not always the next grid point).
     to: Vec<GridPoint>,
-    step_index: usize,
-    _b: PhantomData<(B, [(); D])>,
 }
 
-impl<B: Backend, const D: usize> Ddim<B, D> {
+impl Ddim {
     fn final_alpha_cumprod(config: &DdimConfig, s: &DiscreteSchedule) -> f64 {
         if config.set_alpha_to_one {
             1.0
@@ -92,7 +88,8 @@ impl<B: Backend, const D: usize> Ddim<B, D> {
     ///
     /// # Errors
     /// [`SamplerError::InvalidStepCount`], [`SamplerError::InvalidBetas`],
-    /// [`SamplerError::InvalidConfig`] (negative η).
+    /// [`SamplerError::InvalidConfig`] (negative η), [`SamplerError::InvalidTimesteps`] when
+    /// `steps_offset` pushes a timestep to `N_train` or beyond (diffusers raises there too).
     pub fn new(config: DdimConfig, num_inference_steps: usize) -> SamplerResult<Self> {
         Self::validate(&config)?;
         let s = config.schedule.init()?;
@@ -130,7 +127,8 @@ impl<B: Backend, const D: usize> Ddim<B, D> {
         Self::build(config, s, timesteps, &prevs)
     }
 
-    /// Any VP grid of `N + 1` points (ᾱ = α² at each point; `α² + σ² = 1` is assumed).
+    /// Any grid of `N + 1` points (ᾱ = α² at each point; `α² + σ² = 1` is assumed); the model
+    /// is called at `grid[i].t` ([`TimeKind::Continuous`]).
     ///
     /// # Errors
     /// [`SamplerError::InvalidTimesteps`] for fewer than 2 points or α ∉ (0, 1].
@@ -141,15 +139,12 @@ impl<B: Backend, const D: usize> Ddim<B, D> {
                 "a DDIM grid needs ≥ 2 points with 0 < α ≤ 1".into(),
             ));
         }
-        let n = grid.len() - 1;
+        let to = grid[1..].to_vec();
         Ok(Self {
-            timesteps: grid[..n].iter().map(|p| p.t).collect(),
-            from: grid[..n].to_vec(),
-            to: grid[1..].to_vec(),
+            grid: TimeGrid::new(TimeKind::Continuous, grid)?,
+            to,
             config,
             schedule: None,
-            step_index: 0,
-            _b: PhantomData,
         })
     }
 
@@ -170,29 +165,34 @@ impl<B: Backend, const D: usize> Ddim<B, D> {
         prevs: &[i64],
     ) -> SamplerResult<Self> {
         let fin = Self::final_alpha_cumprod(&config, &s);
+        if let Some(&t) = ts.iter().find(|&&t| t >= 0 && t as usize >= s.len()) {
+            return Err(SamplerError::InvalidTimesteps(format!(
+                "timestep {t} is outside 0..{} (steps_offset = {} pushes it past the schedule)",
+                s.len(),
+                config.steps_offset
+            )));
+        }
         let ac = |t: i64| {
             if t >= 0 {
-                s.alphas_cumprod()[(t as usize).min(s.len() - 1)]
+                s.alphas_cumprod()[t as usize]
             } else {
                 fin
             }
         };
-        let from = ts
+        let mut points: Vec<GridPoint> = ts
             .iter()
             .map(|&t| GridPoint::from_alpha_cumprod(t as f64, ac(t)))
             .collect();
-        let to = prevs
+        let to: Vec<GridPoint> = prevs
             .iter()
             .map(|&t| GridPoint::from_alpha_cumprod(t as f64, ac(t)))
             .collect();
+        points.push(to[to.len() - 1]);
         Ok(Self {
-            timesteps: ts.iter().map(|&t| t as f64).collect(),
-            from,
+            grid: TimeGrid::new(TimeKind::TrainingStep, points)?,
             to,
             config,
             schedule: Some(s),
-            step_index: 0,
-            _b: PhantomData,
         })
     }
 
@@ -226,19 +226,9 @@ pub fn ddim_variance(alpha_cumprod_t: f64, alpha_cumprod_prev: f64) -> f64 {
         * (1.0 - alpha_cumprod_t / alpha_cumprod_prev)
 }
 
-impl<B: Backend, const D: usize> Solver<B, D> for Ddim<B, D> {
-    fn timesteps(&self) -> &[f64] {
-        &self.timesteps
-    }
-
-    fn step_index(&self) -> usize {
-        self.step_index
-    }
-
-    fn set_begin_index(&mut self, index: usize) -> SamplerResult<()> {
-        check_index(index, self.timesteps.len())?;
-        self.step_index = index;
-        Ok(())
+impl SolverSpec for Ddim {
+    fn time_grid(&self) -> &TimeGrid {
+        &self.grid
     }
 
     fn order(&self) -> usize {
@@ -248,27 +238,21 @@ impl<B: Backend, const D: usize> Solver<B, D> for Ddim<B, D> {
     fn is_stochastic(&self) -> bool {
         self.config.eta > 0.0
     }
+}
 
-    fn add_noise(
-        &self,
-        original: Tensor<B, D>,
-        noise: Tensor<B, D>,
-        index: usize,
-    ) -> SamplerResult<Tensor<B, D>> {
-        super::base::vp_add_noise(&self.from, self.timesteps.len(), original, noise, index)
-    }
+impl<B: Backend, const D: usize> Solver<B, D> for Ddim {
+    type State = ();
 
     fn step(
-        &mut self,
+        &self,
+        _state: &mut (),
+        i: usize,
         model_output: Tensor<B, D>,
         sample: Tensor<B, D>,
         noise: Option<Tensor<B, D>>,
     ) -> SamplerResult<StepOutput<B, D>> {
-        let i = self.step_index;
-        check_index(i, self.timesteps.len())?;
-        check_shape("model_output", &model_output.dims(), &sample.dims())?;
         let c = &self.config;
-        let (p, q) = (self.from[i], self.to[i]);
+        let (p, q) = (self.grid.points()[i], self.to[i]);
         let (a_t, a_prev) = (p.alpha_cumprod(), q.alpha_cumprod());
         let mut x0 = to_x0(
             c.prediction_type,
@@ -299,7 +283,7 @@ impl<B: Backend, const D: usize> Solver<B, D> for Ddim<B, D> {
         let dir = (1.0 - a_prev - std * std).max(0.0).sqrt();
         let mean = x0.clone().mul_scalar(a_prev.sqrt()) + eps.mul_scalar(dir);
         let (prev, transition) = if c.eta > 0.0 {
-            let z = standard_normal(&sample, noise)?;
+            let z = required_noise(noise)?;
             (
                 mean.clone() + z.mul_scalar(std),
                 Some(GaussianTransition { mean, std }),
@@ -307,7 +291,6 @@ impl<B: Backend, const D: usize> Solver<B, D> for Ddim<B, D> {
         } else {
             (mean, None)
         };
-        self.step_index += 1;
         Ok(StepOutput {
             prev_sample: prev,
             pred_original_sample: Some(x0),

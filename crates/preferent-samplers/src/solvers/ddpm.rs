@@ -1,15 +1,14 @@
 //! DDPM ancestral sampling (strided), as diffusers' `DDPMScheduler` with `fixed_small` variance.
 
-use super::base::{
-    check_index, check_shape, standard_normal, GaussianTransition, Solver, StepOutput,
-};
-use crate::error::SamplerResult;
+use super::base::{required_noise, GaussianTransition, Solver, SolverSpec, StepOutput};
+use crate::error::{SamplerError, SamplerResult};
 use crate::prediction::{to_x0, PredictionType};
-use crate::schedule::{ddim_timesteps, DiscreteScheduleConfig, GridPoint, TimestepSpacing};
+use crate::schedule::{
+    ddim_timesteps, DiscreteScheduleConfig, GridPoint, TimeGrid, TimeKind, TimestepSpacing,
+};
 use crate::thresholding::{dynamic_threshold, ThresholdingConfig};
 use burn::config::Config;
 use burn::tensor::{backend::Backend, Tensor};
-use std::marker::PhantomData;
 
 /// Configuration of [`Ddpm`]; defaults are diffusers' `DDPMScheduler` defaults
 /// (`clip_sample=True`, `variance_type="fixed_small"`, leading spacing).
@@ -55,21 +54,21 @@ pub struct DdpmConfig {
 ///
 /// # References
 /// Ho et al., DDPM (arXiv:2006.11239) eqs. (6)–(7); diffusers `DDPMScheduler.step`.
-#[derive(Debug)]
-pub struct Ddpm<B: Backend, const D: usize> {
+#[derive(Debug, Clone)]
+pub struct Ddpm {
     config: DdpmConfig,
-    timesteps: Vec<f64>,
-    from: Vec<GridPoint>,
+    grid: TimeGrid,
+    /// Where each step lands (diffusers' `prev_timestep`).
     to: Vec<GridPoint>,
-    step_index: usize,
-    _b: PhantomData<(B, [(); D])>,
 }
 
-impl<B: Backend, const D: usize> Ddpm<B, D> {
+impl Ddpm {
     /// diffusers schedule with `num_inference_steps` steps.
     ///
     /// # Errors
-    /// [`SamplerError::InvalidStepCount`](crate::SamplerError::InvalidStepCount), [`SamplerError::InvalidBetas`](crate::SamplerError::InvalidBetas).
+    /// [`SamplerError::InvalidStepCount`], [`SamplerError::InvalidBetas`],
+    /// [`SamplerError::InvalidTimesteps`] when `steps_offset` pushes a timestep to `N_train`
+    /// or beyond.
     pub fn new(config: DdpmConfig, num_inference_steps: usize) -> SamplerResult<Self> {
         let s = config.schedule.init()?;
         let n_train = s.len();
@@ -79,27 +78,34 @@ impl<B: Backend, const D: usize> Ddpm<B, D> {
             num_inference_steps,
             config.steps_offset,
         )?;
+        if let Some(&t) = ts.iter().find(|&&t| t >= 0 && t as usize >= n_train) {
+            return Err(SamplerError::InvalidTimesteps(format!(
+                "timestep {t} is outside 0..{n_train} (steps_offset = {} pushes it past the \
+                 schedule)",
+                config.steps_offset
+            )));
+        }
         let ratio = (n_train / num_inference_steps) as i64;
         let ac = |t: i64| {
             if t >= 0 {
-                s.alphas_cumprod()[(t as usize).min(n_train - 1)]
+                s.alphas_cumprod()[t as usize]
             } else {
                 1.0
             }
         };
+        let mut points: Vec<GridPoint> = ts
+            .iter()
+            .map(|&t| GridPoint::from_alpha_cumprod(t as f64, ac(t)))
+            .collect();
+        let to: Vec<GridPoint> = ts
+            .iter()
+            .map(|&t| GridPoint::from_alpha_cumprod((t - ratio) as f64, ac(t - ratio)))
+            .collect();
+        points.push(to[to.len() - 1]);
         Ok(Self {
-            timesteps: ts.iter().map(|&t| t as f64).collect(),
-            from: ts
-                .iter()
-                .map(|&t| GridPoint::from_alpha_cumprod(t as f64, ac(t)))
-                .collect(),
-            to: ts
-                .iter()
-                .map(|&t| GridPoint::from_alpha_cumprod((t - ratio) as f64, ac(t - ratio)))
-                .collect(),
+            grid: TimeGrid::new(TimeKind::TrainingStep, points)?,
+            to,
             config,
-            step_index: 0,
-            _b: PhantomData,
         })
     }
 
@@ -109,19 +115,9 @@ impl<B: Backend, const D: usize> Ddpm<B, D> {
     }
 }
 
-impl<B: Backend, const D: usize> Solver<B, D> for Ddpm<B, D> {
-    fn timesteps(&self) -> &[f64] {
-        &self.timesteps
-    }
-
-    fn step_index(&self) -> usize {
-        self.step_index
-    }
-
-    fn set_begin_index(&mut self, index: usize) -> SamplerResult<()> {
-        check_index(index, self.timesteps.len())?;
-        self.step_index = index;
-        Ok(())
+impl SolverSpec for Ddpm {
+    fn time_grid(&self) -> &TimeGrid {
+        &self.grid
     }
 
     fn order(&self) -> usize {
@@ -131,27 +127,21 @@ impl<B: Backend, const D: usize> Solver<B, D> for Ddpm<B, D> {
     fn is_stochastic(&self) -> bool {
         true
     }
+}
 
-    fn add_noise(
-        &self,
-        original: Tensor<B, D>,
-        noise: Tensor<B, D>,
-        index: usize,
-    ) -> SamplerResult<Tensor<B, D>> {
-        super::base::vp_add_noise(&self.from, self.timesteps.len(), original, noise, index)
-    }
+impl<B: Backend, const D: usize> Solver<B, D> for Ddpm {
+    type State = ();
 
     fn step(
-        &mut self,
+        &self,
+        _state: &mut (),
+        i: usize,
         model_output: Tensor<B, D>,
         sample: Tensor<B, D>,
         noise: Option<Tensor<B, D>>,
     ) -> SamplerResult<StepOutput<B, D>> {
-        let i = self.step_index;
-        check_index(i, self.timesteps.len())?;
-        check_shape("model_output", &model_output.dims(), &sample.dims())?;
         let c = &self.config;
-        let (p, q) = (self.from[i], self.to[i]);
+        let (p, q) = (self.grid.points()[i], self.to[i]);
         let (a_t, a_prev) = (p.alpha_cumprod(), q.alpha_cumprod());
         let alpha_step = a_t / a_prev;
         let beta_step = 1.0 - alpha_step;
@@ -173,13 +163,13 @@ impl<B: Backend, const D: usize> Solver<B, D> for Ddpm<B, D> {
         let cx0 = a_prev.sqrt() * beta_step / (1.0 - a_t);
         let cxt = alpha_step.sqrt() * (1.0 - a_prev) / (1.0 - a_t);
         let mean = x0.clone().mul_scalar(cx0) + sample.clone().mul_scalar(cxt);
-        let std = if self.timesteps[i] > 0.0 {
+        let std = if p.t > 0.0 {
             ((1.0 - a_prev) / (1.0 - a_t) * beta_step).max(1e-20).sqrt()
         } else {
             0.0
         };
         let (prev, transition) = if std > 0.0 {
-            let z = standard_normal(&sample, noise)?;
+            let z = required_noise(noise)?;
             (
                 mean.clone() + z.mul_scalar(std),
                 Some(GaussianTransition { mean, std }),
@@ -187,7 +177,6 @@ impl<B: Backend, const D: usize> Solver<B, D> for Ddpm<B, D> {
         } else {
             (mean, None)
         };
-        self.step_index += 1;
         Ok(StepOutput {
             prev_sample: prev,
             pred_original_sample: Some(x0),

@@ -11,8 +11,8 @@ use crate::error::{SamplerError, SamplerResult};
 use crate::phi::{phi2, phi3};
 use crate::prediction::{to_epsilon, to_x0, x0_to_epsilon, PredictionType};
 use crate::schedule::{
-    dpm_timesteps, exponential_sigmas, flow_sigmas, interp_sigmas, karras_sigmas, lu_sigmas,
-    DiscreteSchedule, DiscreteScheduleConfig, GridPoint, SigmaSpacing, TimestepSpacing,
+    dpm_timesteps, exponential_sigmas, flow_sigmas, interp_sigmas, karras_sigmas, linspace_pub,
+    lu_sigmas, DiscreteSchedule, DiscreteScheduleConfig, GridPoint, SigmaSpacing, TimestepSpacing,
 };
 use crate::thresholding::{dynamic_threshold, ThresholdingConfig};
 use burn::config::Config;
@@ -121,6 +121,35 @@ pub(crate) fn discrete_grid(
     steps: Option<usize>,
     custom: Option<&[i64]>,
 ) -> SamplerResult<(Vec<f64>, Vec<GridPoint>)> {
+    discrete_grid_variant(o, &GridVariant::default(), steps, custom)
+}
+
+/// Where a scheduler's discrete grid departs from `DPMSolverMultistepScheduler.set_timesteps`;
+/// the default is that grid exactly (what [`discrete_grid`] builds).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct GridVariant {
+    /// Overrides of σ_min / σ_max for Karras, Lu, exponential and flow-Karras sigmas (diffusers
+    /// UniPC `sigma_min`, `sigma_max`).
+    pub sigma_min: Option<f64>,
+    /// See `sigma_min`.
+    pub sigma_max: Option<f64>,
+    /// diffusers `UniPCMultistepScheduler.set_timesteps`: flow sigmas are
+    /// `shift(linspace(1, 1/N, n+1)[:-1])` with `σ₀ −= 1e-6` when it is 1; for every spacing but
+    /// `Timesteps` a `sigma_min` final sigma repeats the last sigma; exponential timesteps are
+    /// truncated (`int64` cast) instead of rounded.
+    pub unipc: bool,
+    /// With [`SigmaSpacing::Flow`]: Karras VE sigmas mapped to flow sigmas `s/(1 + s)` (diffusers
+    /// UniPC with `use_flow_sigmas` and `use_karras_sigmas`; the shift is not applied).
+    pub flow_karras: bool,
+}
+
+/// [`discrete_grid`] with the departures of `v`.
+pub(crate) fn discrete_grid_variant(
+    o: &DiscreteGridOptions<'_>,
+    v: &GridVariant,
+    steps: Option<usize>,
+    custom: Option<&[i64]>,
+) -> SamplerResult<(Vec<f64>, Vec<GridPoint>)> {
     let mut sched = o.schedule.init()?;
     if o.schedule.rescale_betas_zero_snr {
         // diffusers: keep λ finite at the last timestep.
@@ -181,7 +210,26 @@ pub(crate) fn discrete_grid(
                             "flow shift must be finite and > 0, got {shift}"
                         )));
                     }
-                    sigmas = flow_sigmas(n, n_train, shift);
+                    sigmas = if v.flow_karras {
+                        let (lo, hi) = (v.sigma_min.unwrap_or(s_min), v.sigma_max.unwrap_or(s_max));
+                        karras_sigmas(n, lo, hi, 7.0)
+                            .into_iter()
+                            .map(|s| s / (s + 1.0))
+                            .collect()
+                    } else if v.unipc {
+                        let mut s: Vec<f64> = linspace_pub(1.0, 1.0 / n_train as f64, n + 1)
+                            .into_iter()
+                            .take(n)
+                            .map(|s| shift * s / (1.0 + (shift - 1.0) * s))
+                            .collect();
+                        // diffusers: keep log α finite at the first point.
+                        if (s[0] - 1.0).abs() < 1e-6 {
+                            s[0] -= 1e-6;
+                        }
+                        s
+                    } else {
+                        flow_sigmas(n, n_train, shift)
+                    };
                     // diffusers stores `σ·N_train` as int64 timesteps (truncation).
                     timesteps = sigmas
                         .iter()
@@ -189,15 +237,24 @@ pub(crate) fn discrete_grid(
                         .collect();
                 }
                 spacing => {
+                    let (lo, hi) = (v.sigma_min.unwrap_or(s_min), v.sigma_max.unwrap_or(s_max));
                     sigmas = match spacing {
-                        SigmaSpacing::Karras => karras_sigmas(n, s_min, s_max, 7.0),
-                        SigmaSpacing::Lu => lu_sigmas(n, s_min, s_max),
-                        _ => exponential_sigmas(n, s_min, s_max),
+                        SigmaSpacing::Karras => karras_sigmas(n, lo, hi, 7.0),
+                        SigmaSpacing::Lu => lu_sigmas(n, lo, hi),
+                        _ => exponential_sigmas(n, lo, hi),
                     };
+                    let truncate = v.unipc && spacing == SigmaSpacing::Exponential;
                     let log_sig = sched.log_ve_sigmas();
                     timesteps = sigmas
                         .iter()
-                        .map(|&s| DiscreteSchedule::sigma_to_t_with(&log_sig, s).round_ties_even())
+                        .map(|&s| {
+                            let t = DiscreteSchedule::sigma_to_t_with(&log_sig, s);
+                            if truncate {
+                                t.trunc()
+                            } else {
+                                t.round_ties_even()
+                            }
+                        })
                         .collect();
                 }
             }
@@ -205,6 +262,11 @@ pub(crate) fn discrete_grid(
     }
     let last_sigma = match o.final_sigmas {
         FinalSigmas::Zero => 0.0,
+        FinalSigmas::SigmaMin
+            if v.unipc && custom.is_none() && o.sigma_spacing != SigmaSpacing::Timesteps =>
+        {
+            sigmas.last().copied().unwrap_or(s_min)
+        }
         FinalSigmas::SigmaMin => s_min,
     };
     // diffusers `_sigma_to_alpha_sigma_t`: flow sigmas are (α, σ) = (1 − s, s), also for the

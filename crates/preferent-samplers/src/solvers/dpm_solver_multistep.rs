@@ -1,15 +1,15 @@
 //! Multistep DPM-Solver / DPM-Solver++ (orders 1–3), ODE and SDE variants.
 
-use super::base::{
-    check_index, check_shape, standard_normal, GaussianTransition, Solver, StepOutput,
-};
+use super::base::{required_noise, GaussianTransition, Solver, SolverSpec, StepOutput};
 use super::dpm_common::{
     check_grid, combine, convert_model_output, discrete_grid, multistep_coefficients, safe_order,
     DiscreteGridOptions, DpmAlgorithm, DpmSolverType, FinalSigmas, ThirdOrderRule,
 };
 use crate::error::{SamplerError, SamplerResult};
 use crate::prediction::PredictionType;
-use crate::schedule::{DiscreteScheduleConfig, GridPoint, SigmaSpacing, TimestepSpacing};
+use crate::schedule::{
+    DiscreteScheduleConfig, GridPoint, SigmaSpacing, TimeGrid, TimeKind, TimestepSpacing,
+};
 use crate::thresholding::ThresholdingConfig;
 use burn::config::Config;
 use burn::tensor::{backend::Backend, Tensor};
@@ -127,17 +127,42 @@ impl DpmSolverMultistepConfig {
 /// DPM-Solver++ (arXiv:2211.01095) Algorithm 2; DPM-Solver (arXiv:2206.00927);
 /// SDE-DPM-Solver++ (Lu et al. 2022, arXiv:2211.01095 App. B; diffusers);
 /// diffusers `DPMSolverMultistepScheduler.step`.
-#[derive(Debug)]
-pub struct DpmSolverMultistep<B: Backend, const D: usize> {
+#[derive(Debug, Clone)]
+pub struct DpmSolverMultistep {
     config: DpmSolverMultistepConfig,
-    timesteps: Vec<f64>,
-    grid: Vec<GridPoint>,
-    history: Vec<Option<Tensor<B, D>>>,
-    lower_order_nums: usize,
-    step_index: usize,
+    grid: TimeGrid,
 }
 
-impl<B: Backend, const D: usize> DpmSolverMultistep<B, D> {
+/// The history of [`DpmSolverMultistep`]: converted model outputs, newest last, and how many
+/// steps have been taken since the start (diffusers `lower_order_nums`).
+#[derive(Debug, Clone)]
+pub struct MultistepState<B: Backend, const D: usize> {
+    history: Vec<Tensor<B, D>>,
+    lower_order_nums: usize,
+}
+
+impl<B: Backend, const D: usize> Default for MultistepState<B, D> {
+    fn default() -> Self {
+        Self {
+            history: Vec::new(),
+            lower_order_nums: 0,
+        }
+    }
+}
+
+impl<B: Backend, const D: usize> MultistepState<B, D> {
+    /// Number of converted model outputs held (at most the solver order).
+    pub fn len(&self) -> usize {
+        self.history.len()
+    }
+
+    /// Whether no model output is held yet.
+    pub fn is_empty(&self) -> bool {
+        self.history.is_empty()
+    }
+}
+
+impl DpmSolverMultistep {
     /// Discrete diffusers schedule with `num_inference_steps` steps.
     ///
     /// # Errors
@@ -148,9 +173,8 @@ impl<B: Backend, const D: usize> DpmSolverMultistep<B, D> {
         num_inference_steps: usize,
     ) -> SamplerResult<Self> {
         config.validate()?;
-        let (timesteps, grid) =
-            discrete_grid(&config.grid_options(), Some(num_inference_steps), None)?;
-        Self::build(config, timesteps, grid)
+        let (_, grid) = discrete_grid(&config.grid_options(), Some(num_inference_steps), None)?;
+        Self::build(config, TimeKind::TrainingStep, grid)
     }
 
     /// Discrete schedule on user-chosen training timesteps (non-increasing, in `0..N`).
@@ -162,8 +186,8 @@ impl<B: Backend, const D: usize> DpmSolverMultistep<B, D> {
         timesteps: &[i64],
     ) -> SamplerResult<Self> {
         config.validate()?;
-        let (timesteps, grid) = discrete_grid(&config.grid_options(), None, Some(timesteps))?;
-        Self::build(config, timesteps, grid)
+        let (_, grid) = discrete_grid(&config.grid_options(), None, Some(timesteps))?;
+        Self::build(config, TimeKind::TrainingStep, grid)
     }
 
     /// Any grid of `N + 1` points (continuous time, other schedules); the model is called at
@@ -177,24 +201,18 @@ impl<B: Backend, const D: usize> DpmSolverMultistep<B, D> {
     ) -> SamplerResult<Self> {
         config.validate()?;
         check_grid(&grid)?;
-        let timesteps = grid[..grid.len() - 1].iter().map(|p| p.t).collect();
-        Self::build(config, timesteps, grid)
+        Self::build(config, TimeKind::Continuous, grid)
     }
 
     fn build(
         config: DpmSolverMultistepConfig,
-        timesteps: Vec<f64>,
+        kind: TimeKind,
         grid: Vec<GridPoint>,
     ) -> SamplerResult<Self> {
         config.check_final(grid.last().map(|p| p.sigma == 0.0).unwrap_or(false))?;
-        let order = config.solver_order;
         Ok(Self {
             config,
-            timesteps,
-            grid,
-            history: vec![None; order],
-            lower_order_nums: 0,
-            step_index: 0,
+            grid: TimeGrid::new(kind, grid)?,
         })
     }
 
@@ -205,47 +223,33 @@ impl<B: Backend, const D: usize> DpmSolverMultistep<B, D> {
 
     /// The `N + 1` grid points (the last one is the end point, never passed to the model).
     pub fn grid(&self) -> &[GridPoint] {
-        &self.grid
+        self.grid.points()
     }
 
-    /// The order the next step will use (after warm-up and final-step rules).
-    pub fn next_order(&self) -> usize {
-        self.order_for(self.step_index)
-    }
-
-    fn order_for(&self, i: usize) -> usize {
+    /// The order step `i` uses after `lower_order_nums` earlier steps of this run (warm-up and
+    /// final-step rules, lowered for unusable λ-spacings).
+    pub fn order_at(&self, i: usize, lower_order_nums: usize) -> usize {
         let c = &self.config;
-        let n = self.timesteps.len();
-        let last_zero = self.grid[n].sigma == 0.0;
+        let grid = self.grid.points();
+        let n = grid.len() - 1;
+        let last_zero = grid[n].sigma == 0.0;
         let lof = i + 1 == n && (c.euler_at_final || (c.lower_order_final && n < 15) || last_zero);
         let los = i + 2 == n && c.lower_order_final && n < 15;
-        let order = if c.solver_order == 1 || self.lower_order_nums < 1 || lof {
+        let order = if c.solver_order == 1 || lower_order_nums < 1 || lof {
             1
-        } else if c.solver_order == 2 || self.lower_order_nums < 2 || los {
+        } else if c.solver_order == 2 || lower_order_nums < 2 || los {
             2
         } else {
             3
         };
-        let pts: Vec<GridPoint> = (0..order.min(i + 1)).map(|k| self.grid[i - k]).collect();
-        safe_order(order, &pts, &self.grid[i + 1])
+        let pts: Vec<GridPoint> = (0..order.min(i + 1)).map(|k| grid[i - k]).collect();
+        safe_order(order, &pts, &grid[i + 1])
     }
 }
 
-impl<B: Backend, const D: usize> Solver<B, D> for DpmSolverMultistep<B, D> {
-    fn timesteps(&self) -> &[f64] {
-        &self.timesteps
-    }
-
-    fn step_index(&self) -> usize {
-        self.step_index
-    }
-
-    fn set_begin_index(&mut self, index: usize) -> SamplerResult<()> {
-        check_index(index, self.timesteps.len())?;
-        self.step_index = index;
-        self.lower_order_nums = 0;
-        self.history.iter_mut().for_each(|h| *h = None);
-        Ok(())
+impl SolverSpec for DpmSolverMultistep {
+    fn time_grid(&self) -> &TimeGrid {
+        &self.grid
     }
 
     fn order(&self) -> usize {
@@ -255,54 +259,51 @@ impl<B: Backend, const D: usize> Solver<B, D> for DpmSolverMultistep<B, D> {
     fn is_stochastic(&self) -> bool {
         self.config.algorithm_type.is_sde()
     }
+}
 
-    fn add_noise(
-        &self,
-        original: Tensor<B, D>,
-        noise: Tensor<B, D>,
-        index: usize,
-    ) -> SamplerResult<Tensor<B, D>> {
-        super::base::vp_add_noise(&self.grid, self.timesteps.len(), original, noise, index)
-    }
+impl<B: Backend, const D: usize> Solver<B, D> for DpmSolverMultistep {
+    type State = MultistepState<B, D>;
 
     fn step(
-        &mut self,
+        &self,
+        state: &mut MultistepState<B, D>,
+        i: usize,
         model_output: Tensor<B, D>,
         sample: Tensor<B, D>,
         noise: Option<Tensor<B, D>>,
     ) -> SamplerResult<StepOutput<B, D>> {
-        let i = self.step_index;
-        let n = self.timesteps.len();
-        check_index(i, n)?;
-        check_shape("model_output", &model_output.dims(), &sample.dims())?;
         let c = &self.config;
+        let grid = self.grid.points();
         let m = convert_model_output(
             c.algorithm_type,
             c.prediction_type,
             c.thresholding.as_ref(),
             model_output,
             &sample,
-            &self.grid[i],
+            &grid[i],
         );
-        let order = self.order_for(i);
-        self.history.remove(0);
-        self.history.push(Some(m.clone()));
-        let k = self.history.len();
-        let hist: Vec<&Tensor<B, D>> = (0..order)
-            .filter_map(|j| self.history[k - 1 - j].as_ref())
-            .collect();
-        let pts: Vec<GridPoint> = (0..order).map(|j| self.grid[i - j]).collect();
+        // Lower the order when the history is shorter (a run started at a later index).
+        let order = self
+            .order_at(i, state.lower_order_nums)
+            .min(state.len() + 1);
+        if state.history.len() == c.solver_order {
+            state.history.remove(0);
+        }
+        state.history.push(m.clone());
+        let k = state.history.len();
+        let hist: Vec<&Tensor<B, D>> = (0..order).map(|j| &state.history[k - 1 - j]).collect();
+        let pts: Vec<GridPoint> = (0..order).map(|j| grid[i - j]).collect();
         let coef = multistep_coefficients(
             c.algorithm_type,
             c.solver_type,
             c.third_order_rule,
             order,
             &pts,
-            &self.grid[i + 1],
+            &grid[i + 1],
         );
-        let mean = combine(sample.clone(), &coef, &hist);
+        let mean = combine(sample, &coef, &hist);
         let (prev, transition) = if c.algorithm_type.is_sde() {
-            let z = standard_normal(&sample, noise)?;
+            let z = required_noise(noise)?;
             let prev = mean.clone() + z.mul_scalar(coef.noise);
             (
                 prev,
@@ -314,10 +315,9 @@ impl<B: Backend, const D: usize> Solver<B, D> for DpmSolverMultistep<B, D> {
         } else {
             (mean, None)
         };
-        if self.lower_order_nums < c.solver_order {
-            self.lower_order_nums += 1;
+        if state.lower_order_nums < c.solver_order {
+            state.lower_order_nums += 1;
         }
-        self.step_index += 1;
         let pred_x0 = if c.algorithm_type.predicts_x0() {
             Some(m)
         } else {

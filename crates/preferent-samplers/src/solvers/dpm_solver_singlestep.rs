@@ -1,15 +1,15 @@
 //! Singlestep DPM-Solver / DPM-Solver++ (orders 1–3) as diffusers implements it.
 
-use super::base::{
-    check_index, check_shape, standard_normal, GaussianTransition, Solver, StepOutput,
-};
+use super::base::{required_noise, GaussianTransition, Solver, SolverSpec, StepOutput};
 use super::dpm_common::{
     check_grid, combine, convert_model_output, discrete_grid, safe_order, singlestep_coefficients,
     DiscreteGridOptions, DpmAlgorithm, DpmSolverType, FinalSigmas,
 };
 use crate::error::{SamplerError, SamplerResult};
 use crate::prediction::PredictionType;
-use crate::schedule::{DiscreteScheduleConfig, GridPoint, SigmaSpacing, TimestepSpacing};
+use crate::schedule::{
+    DiscreteScheduleConfig, GridPoint, SigmaSpacing, TimeGrid, TimeKind, TimestepSpacing,
+};
 use crate::thresholding::ThresholdingConfig;
 use burn::config::Config;
 use burn::tensor::{backend::Backend, Tensor};
@@ -107,18 +107,31 @@ pub fn singlestep_order_list(steps: usize, order: usize, lower_order_final: bool
 /// # References
 /// DPM-Solver (arXiv:2206.00927) Alg. 1–2; DPM-Solver++ (arXiv:2211.01095) Alg. 1; diffusers
 /// `DPMSolverSinglestepScheduler.step`.
-#[derive(Debug)]
-pub struct DpmSolverSinglestep<B: Backend, const D: usize> {
+#[derive(Debug, Clone)]
+pub struct DpmSolverSinglestep {
     config: DpmSolverSinglestepConfig,
-    timesteps: Vec<f64>,
-    grid: Vec<GridPoint>,
+    grid: TimeGrid,
     order_list: Vec<usize>,
-    history: Vec<Option<Tensor<B, D>>>,
-    anchor: Option<Tensor<B, D>>,
-    step_index: usize,
 }
 
-impl<B: Backend, const D: usize> DpmSolverSinglestep<B, D> {
+/// The state of [`DpmSolverSinglestep`]: the model outputs of the current block (newest last)
+/// and the block's anchor sample.
+#[derive(Debug, Clone)]
+pub struct SinglestepState<B: Backend, const D: usize> {
+    history: Vec<Tensor<B, D>>,
+    anchor: Option<Tensor<B, D>>,
+}
+
+impl<B: Backend, const D: usize> Default for SinglestepState<B, D> {
+    fn default() -> Self {
+        Self {
+            history: Vec::new(),
+            anchor: None,
+        }
+    }
+}
+
+impl DpmSolverSinglestep {
     fn validate(c: &DpmSolverSinglestepConfig) -> SamplerResult<()> {
         if !(1..=3).contains(&c.solver_order) {
             return Err(SamplerError::UnsupportedOrder {
@@ -156,8 +169,8 @@ impl<B: Backend, const D: usize> DpmSolverSinglestep<B, D> {
         num_inference_steps: usize,
     ) -> SamplerResult<Self> {
         Self::validate(&config)?;
-        let (ts, grid) = discrete_grid(&Self::options(&config), Some(num_inference_steps), None)?;
-        Self::build(config, ts, grid)
+        let (_, grid) = discrete_grid(&Self::options(&config), Some(num_inference_steps), None)?;
+        Self::build(config, TimeKind::TrainingStep, grid)
     }
 
     /// Discrete schedule on user-chosen training timesteps.
@@ -169,8 +182,8 @@ impl<B: Backend, const D: usize> DpmSolverSinglestep<B, D> {
         timesteps: &[i64],
     ) -> SamplerResult<Self> {
         Self::validate(&config)?;
-        let (ts, grid) = discrete_grid(&Self::options(&config), None, Some(timesteps))?;
-        Self::build(config, ts, grid)
+        let (_, grid) = discrete_grid(&Self::options(&config), None, Some(timesteps))?;
+        Self::build(config, TimeKind::TrainingStep, grid)
     }
 
     /// Any grid of `N + 1` points; the model is called at `grid[i].t`.
@@ -183,16 +196,15 @@ impl<B: Backend, const D: usize> DpmSolverSinglestep<B, D> {
     ) -> SamplerResult<Self> {
         Self::validate(&config)?;
         check_grid(&grid)?;
-        let ts = grid[..grid.len() - 1].iter().map(|p| p.t).collect();
-        Self::build(config, ts, grid)
+        Self::build(config, TimeKind::Continuous, grid)
     }
 
     fn build(
         config: DpmSolverSinglestepConfig,
-        timesteps: Vec<f64>,
+        kind: TimeKind,
         grid: Vec<GridPoint>,
     ) -> SamplerResult<Self> {
-        let n = timesteps.len();
+        let n = grid.len() - 1;
         let last_zero = grid[n].sigma == 0.0;
         if last_zero && !config.algorithm_type.predicts_x0() {
             return Err(SamplerError::InvalidConfig(
@@ -206,15 +218,10 @@ impl<B: Backend, const D: usize> DpmSolverSinglestep<B, D> {
                 *l = 1;
             }
         }
-        let order = config.solver_order;
         Ok(Self {
             config,
-            timesteps,
-            grid,
+            grid: TimeGrid::new(kind, grid)?,
             order_list,
-            history: vec![None; order],
-            anchor: None,
-            step_index: 0,
         })
     }
 
@@ -225,7 +232,7 @@ impl<B: Backend, const D: usize> DpmSolverSinglestep<B, D> {
 
     /// The `N + 1` grid points.
     pub fn grid(&self) -> &[GridPoint] {
-        &self.grid
+        self.grid.points()
     }
 
     /// The per-step order list (before lowering for missing history).
@@ -234,21 +241,9 @@ impl<B: Backend, const D: usize> DpmSolverSinglestep<B, D> {
     }
 }
 
-impl<B: Backend, const D: usize> Solver<B, D> for DpmSolverSinglestep<B, D> {
-    fn timesteps(&self) -> &[f64] {
-        &self.timesteps
-    }
-
-    fn step_index(&self) -> usize {
-        self.step_index
-    }
-
-    fn set_begin_index(&mut self, index: usize) -> SamplerResult<()> {
-        check_index(index, self.timesteps.len())?;
-        self.step_index = index;
-        self.history.iter_mut().for_each(|h| *h = None);
-        self.anchor = None;
-        Ok(())
+impl SolverSpec for DpmSolverSinglestep {
+    fn time_grid(&self) -> &TimeGrid {
+        &self.grid
     }
 
     fn order(&self) -> usize {
@@ -258,61 +253,55 @@ impl<B: Backend, const D: usize> Solver<B, D> for DpmSolverSinglestep<B, D> {
     fn is_stochastic(&self) -> bool {
         self.config.algorithm_type.is_sde()
     }
+}
 
-    fn add_noise(
-        &self,
-        original: Tensor<B, D>,
-        noise: Tensor<B, D>,
-        index: usize,
-    ) -> SamplerResult<Tensor<B, D>> {
-        super::base::vp_add_noise(&self.grid, self.timesteps.len(), original, noise, index)
-    }
+impl<B: Backend, const D: usize> Solver<B, D> for DpmSolverSinglestep {
+    type State = SinglestepState<B, D>;
 
     fn step(
-        &mut self,
+        &self,
+        state: &mut SinglestepState<B, D>,
+        i: usize,
         model_output: Tensor<B, D>,
         sample: Tensor<B, D>,
         noise: Option<Tensor<B, D>>,
     ) -> SamplerResult<StepOutput<B, D>> {
-        let i = self.step_index;
-        let n = self.timesteps.len();
-        check_index(i, n)?;
-        check_shape("model_output", &model_output.dims(), &sample.dims())?;
         let c = &self.config;
+        let grid = self.grid.points();
         let m = convert_model_output(
             c.algorithm_type,
             c.prediction_type,
             c.thresholding.as_ref(),
             model_output,
             &sample,
-            &self.grid[i],
+            &grid[i],
         );
-        self.history.remove(0);
-        self.history.push(Some(m.clone()));
-        let k = self.history.len();
+        if state.history.len() == c.solver_order {
+            state.history.remove(0);
+        }
+        state.history.push(m.clone());
+        let k = state.history.len();
         let mut order = self.order_list[i];
-        while order > 1 && (self.history[k - order].is_none() || self.anchor.is_none()) {
+        while order > 1 && (k < order || state.anchor.is_none()) {
             order -= 1;
         }
-        let pts: Vec<GridPoint> = (0..order).map(|j| self.grid[i - j]).collect();
-        order = safe_order(order, &pts, &self.grid[i + 1]);
+        let pts: Vec<GridPoint> = (0..order).map(|j| grid[i - j]).collect();
+        order = safe_order(order, &pts, &grid[i + 1]);
         if order == 1 {
-            self.anchor = Some(sample.clone());
+            state.anchor = Some(sample.clone());
         }
-        let anchor = self.anchor.clone().unwrap_or_else(|| sample.clone());
-        let hist: Vec<&Tensor<B, D>> = (0..order)
-            .filter_map(|j| self.history[k - 1 - j].as_ref())
-            .collect();
+        let anchor = state.anchor.clone().unwrap_or(sample);
+        let hist: Vec<&Tensor<B, D>> = (0..order).map(|j| &state.history[k - 1 - j]).collect();
         let coef = singlestep_coefficients(
             c.algorithm_type,
             c.solver_type,
             order,
             &pts[..order],
-            &self.grid[i + 1],
+            &grid[i + 1],
         );
         let mean = combine(anchor, &coef, &hist);
         let (prev, transition) = if c.algorithm_type.is_sde() {
-            let z = standard_normal(&sample, noise)?;
+            let z = required_noise(noise)?;
             let prev = mean.clone() + z.mul_scalar(coef.noise);
             (
                 prev,
@@ -324,7 +313,6 @@ impl<B: Backend, const D: usize> Solver<B, D> for DpmSolverSinglestep<B, D> {
         } else {
             (mean, None)
         };
-        self.step_index += 1;
         let pred_x0 = if c.algorithm_type.predicts_x0() {
             Some(m)
         } else {

@@ -1,12 +1,11 @@
 //! Euler ODE sampler in EDM's σ parameterisation.
 
-use super::base::{check_index, check_shape, Solver, StepOutput};
+use super::base::{Prior, Solver, SolverSpec, StepOutput};
 use crate::error::{SamplerError, SamplerResult};
 use crate::prediction::PredictionType;
-use crate::schedule::karras_sigmas;
+use crate::schedule::{karras_sigmas, GridPoint, TimeGrid, TimeKind};
 use burn::config::Config;
 use burn::tensor::{backend::Backend, Tensor};
-use std::marker::PhantomData;
 
 /// Configuration of the EDM solvers ([`EulerEdm`], [`crate::solvers::HeunEdm`]).
 ///
@@ -42,20 +41,7 @@ impl EdmConfig {
                 max: usize::MAX,
             });
         }
-        if !(self.sigma_min > 0.0 && self.sigma_min < self.sigma_max && self.rho > 0.0) {
-            return Err(SamplerError::InvalidConfig(format!(
-                "need 0 < sigma_min ({}) < sigma_max ({}) and rho ({}) > 0",
-                self.sigma_min, self.sigma_max, self.rho
-            )));
-        }
-        if !matches!(
-            self.prediction_type,
-            PredictionType::Sample | PredictionType::Epsilon
-        ) {
-            return Err(SamplerError::InvalidConfig(
-                "EDM solvers take a denoiser (Sample) or Epsilon output".into(),
-            ));
-        }
+        self.validate()?;
         let mut s = if steps == 1 {
             vec![self.sigma_max]
         } else {
@@ -63,6 +49,48 @@ impl EdmConfig {
         };
         s.push(0.0);
         Ok(s)
+    }
+
+    /// Checks `0 < σ_min < σ_max`, ρ > 0 and the prediction type (also for user sigmas, which
+    /// ignore σ_min/σ_max/ρ but not the prediction type).
+    ///
+    /// # Errors
+    /// [`SamplerError::InvalidConfig`] naming the offending field.
+    pub fn validate(&self) -> SamplerResult<()> {
+        self.validate_prediction()?;
+        if !(self.sigma_min > 0.0 && self.sigma_min < self.sigma_max && self.rho > 0.0) {
+            return Err(SamplerError::InvalidConfig(format!(
+                "need 0 < sigma_min ({}) < sigma_max ({}) and rho ({}) > 0",
+                self.sigma_min, self.sigma_max, self.rho
+            )));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn validate_prediction(&self) -> SamplerResult<()> {
+        if !matches!(
+            self.prediction_type,
+            PredictionType::Sample | PredictionType::Epsilon
+        ) {
+            return Err(SamplerError::InvalidConfig(format!(
+                "EDM solvers take a denoiser (Sample) or Epsilon output, got {:?}",
+                self.prediction_type
+            )));
+        }
+        Ok(())
+    }
+
+    /// The EDM time grid of `sigmas`: `(t, α, σ) = (σ_i, 1, σ_i)` (VE: `x = x₀ + σ n`).
+    pub(crate) fn time_grid(sigmas: &[f64], evaluations: Vec<usize>) -> SamplerResult<TimeGrid> {
+        let points = sigmas
+            .iter()
+            .map(|&s| GridPoint {
+                t: s,
+                alpha: 1.0,
+                sigma: s,
+            })
+            .collect();
+        TimeGrid::with_evaluations(TimeKind::Sigma, points, evaluations)
     }
 }
 
@@ -74,6 +102,7 @@ pub(crate) fn denoised<B: Backend, const D: usize>(
 ) -> Tensor<B, D> {
     match p {
         PredictionType::Epsilon => x.clone() - out.mul_scalar(sigma),
+        // `EdmConfig::validate` admits only Epsilon and Sample.
         _ => out,
     }
 }
@@ -92,41 +121,40 @@ pub(crate) fn denoised<B: Backend, const D: usize>(
 /// # References
 /// Karras et al. (arXiv:2206.00364) Alg. 1 without the Heun correction; k-diffusion
 /// `sample_euler`.
-#[derive(Debug)]
-pub struct EulerEdm<B: Backend, const D: usize> {
+#[derive(Debug, Clone)]
+pub struct EulerEdm {
     config: EdmConfig,
     sigmas: Vec<f64>,
-    step_index: usize,
-    _b: PhantomData<(B, [(); D])>,
+    grid: TimeGrid,
 }
 
-impl<B: Backend, const D: usize> EulerEdm<B, D> {
+impl EulerEdm {
     /// Karras sigmas with `steps` steps.
     ///
     /// # Errors
     /// See [`EdmConfig::sigmas`].
     pub fn new(config: EdmConfig, steps: usize) -> SamplerResult<Self> {
         let sigmas = config.sigmas(steps)?;
-        Ok(Self {
-            config,
-            sigmas,
-            step_index: 0,
-            _b: PhantomData,
-        })
+        Self::build(config, sigmas)
     }
 
     /// User sigmas (decreasing, the last may be 0).
     ///
     /// # Errors
     /// [`SamplerError::InvalidTimesteps`] unless ≥ 2 finite, strictly decreasing, non-negative
-    /// values.
+    /// values; [`SamplerError::InvalidConfig`] for an unsupported prediction type.
     pub fn with_sigmas(config: EdmConfig, sigmas: Vec<f64>) -> SamplerResult<Self> {
+        config.validate_prediction()?;
         check_sigmas(&sigmas)?;
+        Self::build(config, sigmas)
+    }
+
+    fn build(config: EdmConfig, sigmas: Vec<f64>) -> SamplerResult<Self> {
+        let grid = EdmConfig::time_grid(&sigmas, (0..sigmas.len() - 1).collect())?;
         Ok(Self {
             config,
             sigmas,
-            step_index: 0,
-            _b: PhantomData,
+            grid,
         })
     }
 
@@ -148,19 +176,9 @@ pub(crate) fn check_sigmas(s: &[f64]) -> SamplerResult<()> {
     Ok(())
 }
 
-impl<B: Backend, const D: usize> Solver<B, D> for EulerEdm<B, D> {
-    fn timesteps(&self) -> &[f64] {
-        &self.sigmas[..self.sigmas.len() - 1]
-    }
-
-    fn step_index(&self) -> usize {
-        self.step_index
-    }
-
-    fn set_begin_index(&mut self, index: usize) -> SamplerResult<()> {
-        check_index(index, self.sigmas.len() - 1)?;
-        self.step_index = index;
-        Ok(())
+impl SolverSpec for EulerEdm {
+    fn time_grid(&self) -> &TimeGrid {
+        &self.grid
     }
 
     fn order(&self) -> usize {
@@ -171,39 +189,29 @@ impl<B: Backend, const D: usize> Solver<B, D> for EulerEdm<B, D> {
         false
     }
 
-    fn init_noise_sigma(&self) -> f64 {
-        self.sigmas[0]
+    fn prior(&self) -> Prior {
+        Prior::Gaussian {
+            std: self.sigmas[0],
+        }
     }
+}
 
-    fn add_noise(
-        &self,
-        original: Tensor<B, D>,
-        noise: Tensor<B, D>,
-        index: usize,
-    ) -> SamplerResult<Tensor<B, D>> {
-        check_shape("noise", &noise.dims(), &original.dims())?;
-        let s = *self.sigmas.get(index).ok_or(SamplerError::PastEnd {
-            index,
-            len: self.sigmas.len() - 1,
-        })?;
-        Ok(original + noise.mul_scalar(s))
-    }
+impl<B: Backend, const D: usize> Solver<B, D> for EulerEdm {
+    type State = ();
 
     fn step(
-        &mut self,
+        &self,
+        _state: &mut (),
+        i: usize,
         model_output: Tensor<B, D>,
         sample: Tensor<B, D>,
         _noise: Option<Tensor<B, D>>,
     ) -> SamplerResult<StepOutput<B, D>> {
-        let i = self.step_index;
-        check_index(i, self.sigmas.len() - 1)?;
-        check_shape("model_output", &model_output.dims(), &sample.dims())?;
         let (s, s_next) = (self.sigmas[i], self.sigmas[i + 1]);
         let den = denoised(self.config.prediction_type, model_output, &sample, s);
         // x + (s_next − s)(x − D)/s = (s_next/s)·x + (1 − s_next/s)·D
         let r = s_next / s;
         let prev = sample.mul_scalar(r) + den.clone().mul_scalar(1.0 - r);
-        self.step_index += 1;
         Ok(StepOutput {
             prev_sample: prev,
             pred_original_sample: Some(den),

@@ -1,13 +1,11 @@
 //! Flow-matching Euler sampler (diffusers `FlowMatchEulerDiscreteScheduler`; SD3, Flux).
 
-use super::base::{
-    check_index, check_shape, standard_normal, GaussianTransition, Solver, StepOutput,
-};
+use super::base::{required_noise, GaussianTransition, Solver, SolverSpec, StepOutput};
 use crate::error::{SamplerError, SamplerResult};
 use crate::schedule::linspace_pub as linspace;
+use crate::schedule::{GridPoint, TimeGrid, TimeKind};
 use burn::config::Config;
 use burn::tensor::{backend::Backend, Tensor};
-use std::marker::PhantomData;
 
 /// How sigmas are shifted towards the noisy end (diffusers `shift` / `use_dynamic_shifting` with
 /// `time_shift_type`).
@@ -149,28 +147,30 @@ impl FlowMatchEulerConfig {
 /// # References
 /// Liu et al., "Flow Straight and Fast" (arXiv:2209.03003); Esser et al., SD3 (arXiv:2403.03206);
 /// diffusers `FlowMatchEulerDiscreteScheduler.step`.
-#[derive(Debug)]
-pub struct FlowMatchEuler<B: Backend, const D: usize> {
+#[derive(Debug, Clone)]
+pub struct FlowMatchEuler {
     config: FlowMatchEulerConfig,
     sigmas: Vec<f64>,
-    timesteps: Vec<f64>,
-    step_index: usize,
-    _b: PhantomData<B>,
+    grid: TimeGrid,
 }
 
-impl<B: Backend, const D: usize> FlowMatchEuler<B, D> {
+impl FlowMatchEuler {
     /// A sampler with `steps` steps.
     ///
     /// # Errors
     /// As [`FlowMatchEulerConfig::schedule`].
     pub fn new(config: FlowMatchEulerConfig, steps: usize) -> SamplerResult<Self> {
         let (sigmas, timesteps) = config.schedule(steps)?;
+        // (1 − σ)·x₀ + σ·n at every point (diffusers `scale_noise`); the end point is σ = 0.
+        let points = sigmas
+            .iter()
+            .enumerate()
+            .map(|(i, &s)| GridPoint::from_flow_sigma(timesteps.get(i).copied().unwrap_or(0.0), s))
+            .collect();
         Ok(Self {
+            grid: TimeGrid::new(TimeKind::TrainingStep, points)?,
             config,
             sigmas,
-            timesteps,
-            step_index: 0,
-            _b: PhantomData,
         })
     }
 
@@ -180,19 +180,9 @@ impl<B: Backend, const D: usize> FlowMatchEuler<B, D> {
     }
 }
 
-impl<B: Backend, const D: usize> Solver<B, D> for FlowMatchEuler<B, D> {
-    fn timesteps(&self) -> &[f64] {
-        &self.timesteps
-    }
-
-    fn step_index(&self) -> usize {
-        self.step_index
-    }
-
-    fn set_begin_index(&mut self, index: usize) -> SamplerResult<()> {
-        check_index(index, self.timesteps.len())?;
-        self.step_index = index;
-        Ok(())
+impl SolverSpec for FlowMatchEuler {
+    fn time_grid(&self) -> &TimeGrid {
+        &self.grid
     }
 
     fn order(&self) -> usize {
@@ -202,34 +192,22 @@ impl<B: Backend, const D: usize> Solver<B, D> for FlowMatchEuler<B, D> {
     fn is_stochastic(&self) -> bool {
         self.config.stochastic_sampling
     }
+}
 
-    /// `(1 − σ)·x₀ + σ·n` at grid point `index` (diffusers `scale_noise`).
-    fn add_noise(
-        &self,
-        original: Tensor<B, D>,
-        noise: Tensor<B, D>,
-        index: usize,
-    ) -> SamplerResult<Tensor<B, D>> {
-        check_shape("noise", &noise.dims(), &original.dims())?;
-        let s = *self.sigmas.get(index).ok_or(SamplerError::PastEnd {
-            index,
-            len: self.timesteps.len(),
-        })?;
-        Ok(original.mul_scalar(1.0 - s) + noise.mul_scalar(s))
-    }
+impl<B: Backend, const D: usize> Solver<B, D> for FlowMatchEuler {
+    type State = ();
 
     fn step(
-        &mut self,
+        &self,
+        _state: &mut (),
+        i: usize,
         model_output: Tensor<B, D>,
         sample: Tensor<B, D>,
         noise: Option<Tensor<B, D>>,
     ) -> SamplerResult<StepOutput<B, D>> {
-        let i = self.step_index;
-        check_index(i, self.timesteps.len())?;
-        check_shape("model_output", &model_output.dims(), &sample.dims())?;
         let (s, s_next) = (self.sigmas[i], self.sigmas[i + 1]);
         let out = if self.config.stochastic_sampling {
-            let z = standard_normal(&sample, noise)?;
+            let z = required_noise(noise)?;
             let x0 = sample - model_output.mul_scalar(s);
             let mean = x0.clone().mul_scalar(1.0 - s_next);
             StepOutput {
@@ -244,7 +222,6 @@ impl<B: Backend, const D: usize> Solver<B, D> for FlowMatchEuler<B, D> {
                 transition: None,
             }
         };
-        self.step_index += 1;
         Ok(out)
     }
 }

@@ -1,8 +1,9 @@
 //! Heun's second-order ODE sampler in EDM's σ parameterisation.
 
-use super::base::{check_shape, Solver, StepOutput};
+use super::base::{Prior, Solver, SolverSpec, StepOutput};
 use super::euler_edm::{check_sigmas, denoised, EdmConfig};
 use crate::error::{SamplerError, SamplerResult};
+use crate::schedule::TimeGrid;
 use burn::tensor::{backend::Backend, Tensor};
 
 /// EDM's deterministic Heun sampler (Algorithm 1 with S_churn = 0).
@@ -12,7 +13,7 @@ use burn::tensor::{backend::Backend, Tensor};
 /// if σ_{i+1} > 0:  d' = (x̃ − D(x̃; σ_{i+1}))/σ_{i+1};  x_{i+1} = x_i + (σ_{i+1} − σ_i)(d_i + d')/2
 /// else:            x_{i+1} = x̃
 /// ```
-/// Every [`Solver::step`] consumes one model evaluation, so [`Solver::timesteps`] lists
+/// Every step consumes one model evaluation, so [`Sampler::timesteps`](super::Sampler::timesteps) lists
 /// `σ_0, σ_1, σ_1, σ_2, σ_2, …, σ_{N−1}` (2N − 1 evaluations when the last sigma is 0), as
 /// diffusers' `HeunDiscreteScheduler` does.
 ///
@@ -21,37 +22,50 @@ use burn::tensor::{backend::Backend, Tensor};
 ///
 /// # References
 /// Karras et al. (arXiv:2206.00364) Algorithm 1; k-diffusion `sample_heun`.
-#[derive(Debug)]
-pub struct HeunEdm<B: Backend, const D: usize> {
+#[derive(Debug, Clone)]
+pub struct HeunEdm {
     config: EdmConfig,
     sigmas: Vec<f64>,
-    times: Vec<f64>,
+    grid: TimeGrid,
     /// (sigma index, is-correction-stage) per evaluation.
     plan: Vec<(usize, bool)>,
-    step_index: usize,
+}
+
+/// The state of [`HeunEdm`] between its predictor and corrector evaluations: the sample the
+/// interval started from and its slope `d_i`.
+#[derive(Debug, Clone)]
+pub struct HeunState<B: Backend, const D: usize> {
     first: Option<(Tensor<B, D>, Tensor<B, D>)>,
 }
 
-impl<B: Backend, const D: usize> HeunEdm<B, D> {
+impl<B: Backend, const D: usize> Default for HeunState<B, D> {
+    fn default() -> Self {
+        Self { first: None }
+    }
+}
+
+impl HeunEdm {
     /// Karras sigmas with `steps` steps.
     ///
     /// # Errors
     /// See [`EdmConfig::sigmas`].
     pub fn new(config: EdmConfig, steps: usize) -> SamplerResult<Self> {
         let sigmas = config.sigmas(steps)?;
-        Ok(Self::build(config, sigmas))
+        Self::build(config, sigmas)
     }
 
     /// User sigmas (strictly decreasing, the last may be 0).
     ///
     /// # Errors
-    /// [`SamplerError::InvalidTimesteps`] for invalid sigmas.
+    /// [`SamplerError::InvalidTimesteps`] for invalid sigmas; [`SamplerError::InvalidConfig`]
+    /// for an unsupported prediction type.
     pub fn with_sigmas(config: EdmConfig, sigmas: Vec<f64>) -> SamplerResult<Self> {
+        config.validate_prediction()?;
         check_sigmas(&sigmas)?;
-        Ok(Self::build(config, sigmas))
+        Self::build(config, sigmas)
     }
 
-    fn build(config: EdmConfig, sigmas: Vec<f64>) -> Self {
+    fn build(config: EdmConfig, sigmas: Vec<f64>) -> SamplerResult<Self> {
         let mut plan = Vec::new();
         for i in 0..sigmas.len() - 1 {
             plan.push((i, false));
@@ -59,18 +73,16 @@ impl<B: Backend, const D: usize> HeunEdm<B, D> {
                 plan.push((i, true));
             }
         }
-        let times = plan
+        let evaluations = plan
             .iter()
-            .map(|&(i, corr)| if corr { sigmas[i + 1] } else { sigmas[i] })
+            .map(|&(i, corr)| if corr { i + 1 } else { i })
             .collect();
-        Self {
+        Ok(Self {
+            grid: EdmConfig::time_grid(&sigmas, evaluations)?,
             config,
             sigmas,
-            times,
             plan,
-            step_index: 0,
-            first: None,
-        }
+        })
     }
 
     /// The `N + 1` sigmas.
@@ -79,25 +91,9 @@ impl<B: Backend, const D: usize> HeunEdm<B, D> {
     }
 }
 
-impl<B: Backend, const D: usize> Solver<B, D> for HeunEdm<B, D> {
-    fn timesteps(&self) -> &[f64] {
-        &self.times
-    }
-
-    fn step_index(&self) -> usize {
-        self.step_index
-    }
-
-    fn set_begin_index(&mut self, index: usize) -> SamplerResult<()> {
-        if index >= self.plan.len() || self.plan[index].1 {
-            return Err(SamplerError::PastEnd {
-                index,
-                len: self.plan.len(),
-            });
-        }
-        self.step_index = index;
-        self.first = None;
-        Ok(())
+impl SolverSpec for HeunEdm {
+    fn time_grid(&self) -> &TimeGrid {
+        &self.grid
     }
 
     fn order(&self) -> usize {
@@ -108,42 +104,29 @@ impl<B: Backend, const D: usize> Solver<B, D> for HeunEdm<B, D> {
         false
     }
 
-    fn init_noise_sigma(&self) -> f64 {
-        self.sigmas[0]
+    fn prior(&self) -> Prior {
+        Prior::Gaussian {
+            std: self.sigmas[0],
+        }
     }
 
-    fn add_noise(
-        &self,
-        original: Tensor<B, D>,
-        noise: Tensor<B, D>,
-        index: usize,
-    ) -> SamplerResult<Tensor<B, D>> {
-        check_shape("noise", &noise.dims(), &original.dims())?;
-        let s = self
-            .times
-            .get(index)
-            .copied()
-            .ok_or(SamplerError::PastEnd {
-                index,
-                len: self.plan.len(),
-            })?;
-        Ok(original + noise.mul_scalar(s))
+    /// Only predictor stages: a correction needs the predictor's state.
+    fn can_begin_at(&self, index: usize) -> bool {
+        self.plan.get(index).is_some_and(|&(_, corr)| !corr)
     }
+}
+
+impl<B: Backend, const D: usize> Solver<B, D> for HeunEdm {
+    type State = HeunState<B, D>;
 
     fn step(
-        &mut self,
+        &self,
+        state: &mut HeunState<B, D>,
+        k: usize,
         model_output: Tensor<B, D>,
         sample: Tensor<B, D>,
         _noise: Option<Tensor<B, D>>,
     ) -> SamplerResult<StepOutput<B, D>> {
-        let k = self.step_index;
-        if k >= self.plan.len() {
-            return Err(SamplerError::PastEnd {
-                index: k,
-                len: self.plan.len(),
-            });
-        }
-        check_shape("model_output", &model_output.dims(), &sample.dims())?;
         let (i, corr) = self.plan[k];
         let (s, s_next) = (self.sigmas[i], self.sigmas[i + 1]);
         let p = self.config.prediction_type;
@@ -152,7 +135,7 @@ impl<B: Backend, const D: usize> Solver<B, D> for HeunEdm<B, D> {
             let d = (sample.clone() - den.clone()).mul_scalar(1.0 / s);
             let x_pred = sample.clone() + d.clone().mul_scalar(s_next - s);
             if s_next > 0.0 {
-                self.first = Some((sample, d));
+                state.first = Some((sample, d));
             }
             StepOutput {
                 prev_sample: x_pred,
@@ -160,7 +143,7 @@ impl<B: Backend, const D: usize> Solver<B, D> for HeunEdm<B, D> {
                 transition: None,
             }
         } else {
-            let (x_i, d) = self.first.take().ok_or(SamplerError::InvalidConfig(
+            let (x_i, d) = state.first.take().ok_or(SamplerError::InvalidConfig(
                 "Heun correction stage without a predictor stage".into(),
             ))?;
             let den = denoised(p, model_output, &sample, s_next);
@@ -172,7 +155,6 @@ impl<B: Backend, const D: usize> Solver<B, D> for HeunEdm<B, D> {
                 transition: None,
             }
         };
-        self.step_index += 1;
         Ok(out)
     }
 }

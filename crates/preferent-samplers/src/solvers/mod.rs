@@ -1,4 +1,13 @@
-//! The solver family: one [`Solver`] trait, one file per algorithm.
+//! The solver family: one [`Solver`] trait, one file per algorithm, and the [`Sampler`] driver
+//! that owns the step position for all of them (`base.rs`).
+//!
+//! ```text
+//! Solver   (immutable: config + TimeGrid; Clone, Send, Sync)
+//!   step(&self, state: &mut State, k, model_output, x_k, noise) -> StepOutput
+//! Sampler  (owns k and State; checks bounds and shapes; draws noise)
+//!   step / peek (propose without committing) / set_begin_index / add_noise(_rows)
+//!   sample / sample_with_noise / sample_trajectory → Trajectory (rescore, log_prob)
+//! ```
 //!
 //! | solver | file | order | stochastic |
 //! |---|---|---|---|
@@ -9,6 +18,7 @@
 //! | [`EulerEdm`] | `euler_edm.rs` | 1 | no |
 //! | [`HeunEdm`] | `heun_edm.rs` | 2 | no |
 //! | [`FlowMatchEuler`] | `flow_match_euler.rs` | 1 | with `stochastic_sampling` |
+//! | [`UniPc`] | `unipc.rs` | 1–3 (UniC: +1) | no |
 //! | [`adaptive_sample`] | `adaptive.rs` | 2 (12) / 3 (23), adaptive | no |
 //!
 //! # DPM-Solver coefficient table
@@ -38,18 +48,21 @@ mod dpm_solver_singlestep;
 mod euler_edm;
 mod flow_match_euler;
 mod heun_edm;
+mod unipc;
 
 pub use adaptive::{adaptive_sample, AdaptiveConfig, AdaptiveOutput};
 pub use base::{
-    sample, sample_with_noise, GaussianTransition, Progress, Reduction, Solver, StepOutput,
+    sample, sample_with_noise, GaussianTransition, Prior, Progress, Reduction, Sampler, Solver,
+    SolverSpec, StepOutput, Trajectory, TrajectoryStep,
 };
 pub use ddim::{ddim_variance, Ddim, DdimConfig};
 pub use ddpm::{Ddpm, DdpmConfig};
 pub use dpm_common::{DpmAlgorithm, DpmSolverType, FinalSigmas, ThirdOrderRule};
-pub use dpm_solver_multistep::{DpmSolverMultistep, DpmSolverMultistepConfig};
+pub use dpm_solver_multistep::{DpmSolverMultistep, DpmSolverMultistepConfig, MultistepState};
 pub use dpm_solver_singlestep::{
-    singlestep_order_list, DpmSolverSinglestep, DpmSolverSinglestepConfig,
+    singlestep_order_list, DpmSolverSinglestep, DpmSolverSinglestepConfig, SinglestepState,
 };
 pub use euler_edm::{EdmConfig, EulerEdm};
 pub use flow_match_euler::{FlowMatchEuler, FlowMatchEulerConfig, FlowTimeShift};
-pub use heun_edm::HeunEdm;
+pub use heun_edm::{HeunEdm, HeunState};
+pub use unipc::{UniPc, UniPcConfig, UniPcState, UniPcVariant};
