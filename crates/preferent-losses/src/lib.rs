@@ -3,8 +3,10 @@
 //! Preference-optimisation losses over burn tensors, generic over the backend: the DPO family
 //! (every variant TRL ships), SimPO, IPO, cDPO/rDPO, f-DPO, KTO, ORPO, SLiC, SRPO, BRAIn,
 //! token-level implicit rewards, reward-model losses, and the sequence log-prob machinery under
-//! them. Every loss is a pure function: log-probs (and masks) in, a loss plus a detached metrics
-//! struct out. Variants are enums, hyperparameters are `burn` configs whose defaults name their
+//! them. Every loss has one interface ([`base`]): its config's `init()` validates once and returns
+//! the loss object; [`base::PreferenceLoss::forward`] takes a typed batch and returns a
+//! [`LossOutput`] — the differentiable loss, metrics as detached tensors (read on demand, one
+//! device transfer), and a detached NaN/±∞ indicator over the inputs and the loss. Variants are enums, hyperparameters are `burn` configs whose defaults name their
 //! source, and bad input is a typed [`LossError`], never a panic.
 //!
 //! ## Crate map
@@ -14,7 +16,8 @@
 //! | [`logprobs`] | per-token / per-sequence log-probs from logits: direct, chunked (bounded temporaries), fused from hidden states + LM head; the shift-by-one helper |
 //! | [`pairwise`] | the DPO family over `(policy, reference) × (chosen, rejected)` log-probs: [`pairwise::DpoConfig`], [`pairwise::DpoLossType`], f-divergences, WPO, LD-DPO, RPO, weighted sums, TRL metrics |
 //! | [`numerics`] | stable `log σ`, softplus, logsumexp |
-//! | [`output`] | [`LossOutput`]: the differentiable loss plus detached metrics |
+//! | [`base`] | the one interface: [`base::LossConfig`], [`base::PreferenceLoss`], [`base::LossMetrics`] |
+//! | [`output`] | [`LossOutput`]: the differentiable loss, detached metrics, the non-finite flag; [`output::FiniteWatch`] |
 //! | [`error`] | [`LossError`] |
 //!
 //! Beyond the pairwise family (SimPO, ORPO, KTO, Bradley–Terry, Plackett–Luce, SRPO, BRAIn,

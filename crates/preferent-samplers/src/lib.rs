@@ -20,6 +20,8 @@
 //!   point of every model evaluation, forward noising with one t per batch row).
 //! - [`analytic`]: a Gaussian-mixture model with exact ε under VP and an error-vs-NFE table.
 //! - [`phi`]: the φ-functions, finite as h → 0.
+//! - [`pfgmpp`]: PFGM++ (Xu et al. 2023): the beta-prime perturbation kernel with r = σ√D, EDM
+//!   preconditioning and loss weight, the heavy-tailed prior, and EDM Heun sampling from it.
 //!
 //! # Example
 //! ```
@@ -39,6 +41,7 @@
 pub mod analytic;
 pub mod error;
 pub mod guidance;
+pub mod pfgmpp;
 pub mod phi;
 pub mod prediction;
 pub mod schedule;

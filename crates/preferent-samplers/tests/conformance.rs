@@ -93,3 +93,21 @@ mod unipc {
         UniPc::new
     );
 }
+
+mod pfgmpp {
+    use preferent_samplers::pfgmpp::{pfgmpp_heun, PfgmppConfig};
+    use preferent_testkit::solver_conformance;
+
+    solver_conformance!(
+        pfgmpp_heun_d128,
+        PfgmppConfig,
+        PfgmppConfig::new(),
+        pfgmpp_heun
+    );
+    solver_conformance!(
+        pfgmpp_heun_d4,
+        PfgmppConfig,
+        PfgmppConfig::new().with_aug_dim(4).with_train_clip(None),
+        pfgmpp_heun
+    );
+}

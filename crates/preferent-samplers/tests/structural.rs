@@ -539,3 +539,36 @@ fn accepted_then_wrong_options_are_rejected() {
         assert!(matches!(r, Err(SamplerError::InvalidConfig(_))), "{r:?}");
     }
 }
+
+/// Issue #19 §3: a trained β = 1 (ᾱ = 0, α = 0) used to pass and give an all-NaN sample.
+#[test]
+fn trained_beta_of_one_is_rejected() {
+    let mut betas = vec![0.01; 10];
+    betas[9] = 1.0;
+    let s = DiscreteScheduleConfig::new()
+        .with_num_train_timesteps(10)
+        .with_trained_betas(Some(betas.clone()));
+    assert!(matches!(s.init(), Err(SamplerError::InvalidBetas(_))));
+    let c = DpmSolverMultistepConfig::new().with_schedule(s);
+    assert!(matches!(
+        DpmSolverMultistep::new(c, 5),
+        Err(SamplerError::InvalidBetas(_))
+    ));
+    betas[9] = 0.999;
+    let s = DiscreteScheduleConfig::new()
+        .with_num_train_timesteps(10)
+        .with_trained_betas(Some(betas));
+    assert!(s.init().is_ok());
+}
+
+/// Issue #19 §2: `DiscreteSchedule::alpha(T)` on a T-step schedule panicked (index out of
+/// bounds); the schedule's lookups are typed now.
+#[test]
+fn schedule_lookups_past_the_end_are_typed() {
+    let s = DiscreteScheduleConfig::new().init().unwrap();
+    let n = s.len();
+    assert!((s.alpha(0).unwrap() - (1.0f64 - 1e-4).sqrt()).abs() < 1e-12);
+    for r in [s.alpha(n), s.sigma(n), s.lambda(n)] {
+        assert!(matches!(r, Err(SamplerError::PastEnd { index, len }) if index == n && len == n));
+    }
+}

@@ -50,6 +50,9 @@ struct Inputs<B: Backend> {
     chosen_lengths: Option<Tensor<B, 1>>,
     rejected_lengths: Option<Tensor<B, 1>>,
     wpo: Option<(Tensor<B, 1>, Tensor<B, 1>)>,
+    /// The batch's reference log-probs when `reference_free` ignores them in the loss: TRL 0.23
+    /// still logs `β·(π − π_ref)` with them.
+    logged_reference: Option<(Tensor<B, 1>, Tensor<B, 1>)>,
 }
 
 fn host<B: Backend>(t: &Tensor<B, 1>) -> Vec<f64> {
@@ -86,7 +89,16 @@ impl DpoLoss {
         check_len("policy_chosen_logps", &batch.policy_chosen_logps, b, cf)?;
         check_len("policy_rejected_logps", &batch.policy_rejected_logps, b, cf)?;
         let device = batch.policy_chosen_logps.device();
+        let mut logged_reference = None;
         let (reference_chosen, reference_rejected) = if self.config.reference_free {
+            if let (Some(c), Some(r)) = (
+                batch.reference_chosen_logps.clone(),
+                batch.reference_rejected_logps.clone(),
+            ) {
+                check_len("reference_chosen_logps", &c, b, cf)?;
+                check_len("reference_rejected_logps", &r, b, cf)?;
+                logged_reference = Some((c, r));
+            }
             (Tensor::zeros([b], &device), Tensor::zeros([b], &device))
         } else {
             match (batch.reference_chosen_logps, batch.reference_rejected_logps) {
@@ -146,6 +158,7 @@ impl DpoLoss {
             chosen_lengths: batch.chosen_lengths,
             rejected_lengths: batch.rejected_lengths,
             wpo,
+            logged_reference,
         })
     }
 
@@ -264,8 +277,18 @@ impl DpoLoss {
                     .mul_scalar(alpha);
         }
 
-        let rw = r_w.detach().mul_scalar(beta);
-        let rl = r_l.detach().mul_scalar(beta);
+        // TRL's logged rewards keep the reference even when `reference_free` drops it from the
+        // loss (trl v0.23.0 `dpo_loss`: `chosen_rewards = β·(π_c − π_ref_c)` before the
+        // reference-free branch); with no reference given they are β·π.
+        let (rw, rl) = match &x.logged_reference {
+            Some((c, r)) => (
+                (x.policy_chosen.clone() - c.clone()).detach(),
+                (x.policy_rejected.clone() - r.clone()).detach(),
+            ),
+            None => (r_w.detach(), r_l.detach()),
+        };
+        let rw = rw.mul_scalar(beta);
+        let rl = rl.mul_scalar(beta);
         let (mw, ml) = (dmean(&rw), dmean(&rl));
         let metrics = PairwiseMetrics {
             rewards_margins: dmean(&(rw.clone() - rl.clone())),

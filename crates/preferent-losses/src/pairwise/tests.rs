@@ -631,3 +631,40 @@ fn config_survives_a_save_load_round_trip() {
     assert_eq!(back.f_divergence_type, FDivergenceType::JsDivergence);
     assert_eq!(back.rpo_alpha, Some(0.5));
 }
+
+/// Issue #19 §4: with `reference_free`, the loss ignores the reference but TRL 0.23's logged
+/// rewards keep it (`chosen_rewards = β·(π_c − π_ref_c)` is computed before the reference-free
+/// branch of `dpo_loss`); without a reference they are `β·π`.
+#[test]
+fn reference_free_logs_trl_rewards_with_the_given_reference() {
+    let d = device();
+    let (t, b) = batch::<TestBackend>(&MODERATE, &d);
+    let cfg = DpoConfig::new().with_reference_free(true).with_beta(0.5);
+    let with_ref = dpo_loss(&cfg, b).unwrap();
+    let without = dpo_loss(
+        &cfg,
+        PairwiseBatch::reference_free(t[0].clone(), t[1].clone()),
+    )
+    .unwrap();
+    // Same loss: the reference does not enter it.
+    assert_close(&to_vec(with_ref.loss), &to_vec(without.loss), 1e-6, 1e-7);
+    let mean = |v: Vec<f64>| v.iter().sum::<f64>() / v.len() as f64;
+    let (pc, pr) = (MODERATE[0], MODERATE[1]);
+    let (rc, rr) = (MODERATE[2], MODERATE[3]);
+    let want_c = 0.5 * mean((0..4).map(|i| pc[i] - rc[i]).collect());
+    let want_r = 0.5 * mean((0..4).map(|i| pr[i] - rr[i]).collect());
+    let m = with_ref.metrics.read();
+    assert_close(
+        &[m.rewards_chosen, m.rewards_rejected],
+        &[want_c, want_r],
+        1e-5,
+        1e-6,
+    );
+    let m = without.metrics.read();
+    assert_close(
+        &[m.rewards_chosen, m.rewards_rejected],
+        &[0.5 * mean(pc.to_vec()), 0.5 * mean(pr.to_vec())],
+        1e-5,
+        1e-6,
+    );
+}

@@ -37,8 +37,8 @@ impl DiscreteScheduleConfig {
     /// Builds the schedule.
     ///
     /// # Errors
-    /// [`SamplerError::InvalidBetas`] for invalid betas or a trained-beta list whose length is not
-    /// `num_train_timesteps`.
+    /// [`SamplerError::InvalidBetas`] for invalid betas (a trained β outside `[0, 1)`) or a
+    /// trained-beta list whose length is not `num_train_timesteps`.
     pub fn init(&self) -> SamplerResult<DiscreteSchedule> {
         let b = match &self.trained_betas {
             Some(tb) => {
@@ -47,6 +47,19 @@ impl DiscreteScheduleConfig {
                         "trained_betas has {} entries, num_train_timesteps is {}",
                         tb.len(),
                         self.num_train_timesteps
+                    )));
+                }
+                // β = 1 makes ᾱ = 0 from there on (α = 0: every ε/v → x₀ conversion divides by
+                // it, an all-NaN sample). Only the zero-terminal-SNR rescale may produce it, and
+                // the DPM port then keeps λ finite (diffusers does the same).
+                if let Some((i, &beta)) = tb
+                    .iter()
+                    .enumerate()
+                    .find(|(_, b)| !(b.is_finite() && **b >= 0.0 && **b < 1.0))
+                {
+                    return Err(SamplerError::InvalidBetas(format!(
+                        "trained_betas[{i}] = {beta} must be in [0, 1) (β = 1 zeroes ᾱ; use \
+                         rescale_betas_zero_snr for a zero terminal SNR)"
                     )));
                 }
                 tb.clone()
@@ -131,19 +144,38 @@ impl DiscreteSchedule {
         }
     }
 
+    fn alpha_cumprod_at(&self, t: usize) -> SamplerResult<f64> {
+        self.alphas_cumprod
+            .get(t)
+            .copied()
+            .ok_or(SamplerError::PastEnd {
+                index: t,
+                len: self.alphas_cumprod.len(),
+            })
+    }
+
     /// `α_t = √ᾱ_t`.
-    pub fn alpha(&self, t: usize) -> f64 {
-        self.alphas_cumprod[t].sqrt()
+    ///
+    /// # Errors
+    /// [`SamplerError::PastEnd`] for `t ≥ N` (training timesteps are `0 … N−1`).
+    pub fn alpha(&self, t: usize) -> SamplerResult<f64> {
+        Ok(self.alpha_cumprod_at(t)?.sqrt())
     }
 
     /// `σ_t = √(1 − ᾱ_t)` (VP convention).
-    pub fn sigma(&self, t: usize) -> f64 {
-        (1.0 - self.alphas_cumprod[t]).sqrt()
+    ///
+    /// # Errors
+    /// [`SamplerError::PastEnd`] for `t ≥ N`.
+    pub fn sigma(&self, t: usize) -> SamplerResult<f64> {
+        Ok((1.0 - self.alpha_cumprod_at(t)?).sqrt())
     }
 
     /// `λ_t = log α_t − log σ_t` (half log-SNR).
-    pub fn lambda(&self, t: usize) -> f64 {
-        self.alpha(t).ln() - self.sigma(t).ln()
+    ///
+    /// # Errors
+    /// [`SamplerError::PastEnd`] for `t ≥ N`.
+    pub fn lambda(&self, t: usize) -> SamplerResult<f64> {
+        Ok(self.alpha(t)?.ln() - self.sigma(t)?.ln())
     }
 
     /// VE sigmas `√((1 − ᾱ_t)/ᾱ_t)` for every training timestep (increasing in `t`).

@@ -111,6 +111,9 @@ pub(crate) fn non_finite<B: Backend, const D: usize>(x: &Tensor<B, D>) -> Tensor
 }
 
 /// The distribution of the initial sample `x_T` a solver starts from.
+///
+/// Every sample is `[batch, …]`; `N` below is the number of coordinates of one row
+/// (`numel / batch`), the data dimension of PFGM++.
 #[derive(Debug, Clone, Copy, PartialEq)]
 #[non_exhaustive]
 pub enum Prior {
@@ -120,20 +123,49 @@ pub enum Prior {
         /// The standard deviation.
         std: f64,
     },
+    /// PFGM++'s prior: its perturbation kernel at `σ_max` around 0, unclipped (the official
+    /// sampler's `rand_beta_prime`, which unlike training does not clip the Beta draw).
+    ///
+    /// ```text
+    /// x_T = R·u,   u uniform on the unit sphere S^{N−1}   (u = g/‖g‖, g ~ N(0, I_N))
+    /// R = σ_max·√D·√X,   X ~ BetaPrime(N/2, D/2)
+    ///   (X = B/(1−B), B ~ Beta(N/2, D/2); equivalently X = G_N/G_D, G_k ~ Gamma(k/2, 1))
+    /// density ∝ 1/(‖x‖² + r²)^{(N+D)/2} with r = σ_max·√D
+    /// per-coordinate RMS = √(E‖x_T‖²/N) = σ_max·√(D/(D−2))   (D > 2; +∞ for D ≤ 2)
+    /// ```
+    /// As D → ∞ this tends to `N(0, σ_max² I)`, EDM's prior.
+    ///
+    /// # References
+    /// Xu et al., PFGM++ (arXiv:2302.04265) §3 (perturbation kernel, r = σ√D alignment);
+    /// Newbeeer/pfgmpp `generate.py:208-231` (`rand_beta_prime`, unclipped torch `Beta`).
+    Pfgmpp {
+        /// σ_max of the aligned EDM schedule (the kernel's r is `σ_max·√D`).
+        sigma_max: f64,
+        /// The augmentation dimension D (the official `--aug_dim`, ≥ 2).
+        aug_dim: usize,
+    },
 }
 
 impl Prior {
-    /// The prior's per-coordinate standard deviation (diffusers `init_noise_sigma`).
+    /// The prior's per-coordinate standard deviation (diffusers `init_noise_sigma`): `std` for
+    /// the Gaussian prior; the per-coordinate RMS `σ_max·√(D/(D−2))` for PFGM++ (`+∞` for
+    /// `D ≤ 2`, where E‖x_T‖² diverges).
     pub fn std(&self) -> f64 {
         match *self {
             Prior::Gaussian { std } => std,
+            Prior::Pfgmpp { sigma_max, aug_dim } => crate::pfgmpp::prior_rms(sigma_max, aug_dim),
         }
     }
 
     /// Draws `x_T` with burn's random stream on `device`.
     ///
+    /// For PFGM++ the radius comes from a second standard normal `h ~ N(0, I_D)` per row:
+    /// `x_T = σ_max·√D·g/‖h‖` with `g ~ N(0, I)` of `shape`, which is exactly `R·u` above
+    /// (`‖g‖²/‖h‖² ~ BetaPrime(N/2, D/2)`, independent of `g/‖g‖`). Use
+    /// [`Prior::sample_seeded`] for the same `x_T` on every backend.
+    ///
     /// # Shapes
-    /// Returns `shape`.
+    /// Returns `shape` (`[batch, …]`).
     pub fn sample<B: Backend, const D: usize>(
         &self,
         shape: [usize; D],
@@ -143,11 +175,19 @@ impl Prior {
             Prior::Gaussian { std } => {
                 Tensor::random(Shape::new(shape), Distribution::Normal(0.0, std), device)
             }
+            Prior::Pfgmpp { .. } => {
+                let g = Tensor::random(Shape::new(shape), Distribution::Normal(0.0, 1.0), device);
+                self.from_standard_normal(g)
+            }
         }
     }
 
-    /// Maps standard-normal noise `n` to a prior sample (`std·n` for the Gaussian prior), so a
-    /// caller who builds noise on the host gets the same `x_T` on every backend.
+    /// Maps standard-normal noise `n` to a prior sample, so a caller who builds noise on the
+    /// host gets the same `x_T` on every backend: `std·n` for the Gaussian prior.
+    ///
+    /// For PFGM++, `n` fixes the direction `n/‖n‖` and the radius needs `D` more normals per
+    /// row, drawn here with burn's random stream (`x_T = σ_max·√D·n/‖h‖`, `h ~ N(0, I_D)`), so
+    /// the result is *not* host-reproducible; [`Prior::sample_seeded`] is.
     ///
     /// # Shapes
     /// `noise: [batch, …]`; returns the same shape.
@@ -157,7 +197,44 @@ impl Prior {
     ) -> Tensor<B, D> {
         match *self {
             Prior::Gaussian { std } => noise.mul_scalar(std),
+            Prior::Pfgmpp { sigma_max, aug_dim } => {
+                crate::pfgmpp::prior_from_device_normal(noise, sigma_max, aug_dim)
+            }
         }
+    }
+
+    /// Draws `x_T` entirely on the host from a seeded `StdRng` and uploads it, so the same seed
+    /// gives the same `x_T` (up to the f32 upload) on every backend.
+    ///
+    /// ```text
+    /// Gaussian:  x_T = std·g
+    /// PFGM++:    x_T = σ_max·√D·√(G_N/G_D)·g/‖g‖,  G_k ~ Gamma(k/2, 1) per row
+    /// ```
+    /// with `g ~ N(0, I)` per row (the Gammas are drawn after the row's normals).
+    ///
+    /// # Shapes
+    /// Returns `shape` (`[batch, …]`).
+    ///
+    /// # Errors
+    /// [`SamplerError::InvalidConfig`] for a PFGM++ prior with `aug_dim = 0` or a row with no
+    /// coordinates.
+    pub fn sample_seeded<B: Backend, const D: usize>(
+        &self,
+        shape: [usize; D],
+        seed: u64,
+        device: &B::Device,
+    ) -> SamplerResult<Tensor<B, D>> {
+        let values = match *self {
+            Prior::Gaussian { std } => crate::pfgmpp::host_gaussian(&shape, std, seed),
+            Prior::Pfgmpp { sigma_max, aug_dim } => {
+                crate::pfgmpp::host_prior(&shape, sigma_max, aug_dim, seed)?
+            }
+        };
+        let data: Vec<f32> = values.iter().map(|&v| v as f32).collect();
+        Ok(Tensor::from_data(
+            burn::tensor::TensorData::new(data, shape),
+            device,
+        ))
     }
 }
 

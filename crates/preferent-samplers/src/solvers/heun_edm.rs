@@ -29,6 +29,8 @@ pub struct HeunEdm {
     grid: TimeGrid,
     /// (sigma index, is-correction-stage) per evaluation.
     plan: Vec<(usize, bool)>,
+    /// The prior of `x_T`; `None` is `N(0, σ_0² I)`.
+    prior: Option<Prior>,
 }
 
 /// The state of [`HeunEdm`] between its predictor and corrector evaluations: the sample the
@@ -82,7 +84,16 @@ impl HeunEdm {
             config,
             sigmas,
             plan,
+            prior: None,
         })
+    }
+
+    /// The same solver starting from another prior (PFGM++'s heavy-tailed `x_T`:
+    /// [`crate::pfgmpp::pfgmpp_heun`]). The step rule is unchanged; only
+    /// [`SolverSpec::prior`] (and so `init_noise_sigma`) changes.
+    pub fn with_prior(mut self, prior: Prior) -> Self {
+        self.prior = Some(prior);
+        self
     }
 
     /// The `N + 1` sigmas.
@@ -105,9 +116,9 @@ impl SolverSpec for HeunEdm {
     }
 
     fn prior(&self) -> Prior {
-        Prior::Gaussian {
+        self.prior.unwrap_or(Prior::Gaussian {
             std: self.sigmas[0],
-        }
+        })
     }
 
     /// Only predictor stages: a correction needs the predictor's state.
