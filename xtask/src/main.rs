@@ -9,6 +9,8 @@
 //! - `cargo xtask compare <logprobs|sampler|train|all> [--quick]`: side-by-side timings against
 //!   PyTorch / diffusers installed into `.venv` (never in CI); build with `--release` for numbers:
 //!   `cargo run --release -p xtask -- compare all`.
+//! - `cargo xtask train --data FILE.jsonl --loss sigmoid --beta 0.1 …`: preference training of a
+//!   byte LM (TRL `DPOConfig` flags), writing a run folder.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,6 +21,7 @@ mod compare;
 mod convergence;
 mod demo;
 mod plot;
+mod train;
 mod validate;
 
 /// preferent project automation.
@@ -69,6 +72,8 @@ enum Command {
         #[arg(long, default_value = "docs")]
         out: PathBuf,
     },
+    /// Preference-train a byte LM on a JSONL file of pairs (TRL `DPOConfig` flags).
+    Train(Box<train::TrainArgs>),
     /// Check that a demo report contains every expected section.
     CheckReport {
         /// Report to check.
@@ -94,6 +99,7 @@ fn main() -> ExitCode {
         }),
         Command::Compare { which, quick } => compare::run(&which, quick),
         Command::SamplerConvergence { out } => convergence::run(&out),
+        Command::Train(args) => train::run(&args),
         Command::CheckReport { path } => std::fs::read_to_string(&path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))
             .and_then(|text| demo::report::check_sections(&text))

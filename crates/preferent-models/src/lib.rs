@@ -83,4 +83,5 @@ pub mod preference;
 pub use preference::{pair_logprobs, CausalLm, LogProbPath, PairLogProbs};
 pub use reward::{bradley_terry_loss, try_bradley_terry_loss, RewardModel, RewardModelConfig};
 pub use time_embedding::sinusoidal_embedding;
+pub use train::{PreferenceTrainer, PreferenceTrainerConfig};
 pub use unet::{CrossAttnBlock, ResBlock, UNet, UNetConfig};

@@ -15,7 +15,8 @@
 //! TRL `trl/trainer/dpo_trainer.py::concatenated_forward` (chosen first, then rejected) and
 //! `DataCollatorForPreference`.
 
-use burn::tensor::{backend::Backend, Int, Tensor};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{Int, Tensor};
 use preferent_data::{PairBatch, RefLogpCache};
 use preferent_losses::logprobs::{
     sequence_logprobs, sequence_logprobs_chunked, shift_for_next_token, SequenceLogProbs,
@@ -110,6 +111,22 @@ fn split<B: Backend>(lp: SequenceLogProbs<B>, pairs: usize) -> PairLogProbs<B> {
         rejected_mean: lp.mean.slice([r.clone()]),
         chosen_tokens: lp.token_counts.clone().slice([c]),
         rejected_tokens: lp.token_counts.slice([r]),
+    }
+}
+
+impl<B: AutodiffBackend> PairLogProbs<B> {
+    /// Moves log-probs computed on the inner backend (a frozen reference evaluated without a
+    /// graph, e.g. [`frozen_reference`](crate::train::frozen_reference)) next to the policy's, on
+    /// the autodiff backend; they carry no gradient.
+    pub fn from_inner(inner: PairLogProbs<B::InnerBackend>) -> Self {
+        Self {
+            chosen: Tensor::from_inner(inner.chosen),
+            rejected: Tensor::from_inner(inner.rejected),
+            chosen_mean: Tensor::from_inner(inner.chosen_mean),
+            rejected_mean: Tensor::from_inner(inner.rejected_mean),
+            chosen_tokens: Tensor::from_inner(inner.chosen_tokens),
+            rejected_tokens: Tensor::from_inner(inner.rejected_tokens),
+        }
     }
 }
 
