@@ -454,6 +454,23 @@ fn evaluate_loss<Bk: Backend>(
         v.extend(lp.iter().cloned());
         Tensor::cat(v, 0)
     };
+    // Every loss family logs the same four reward metrics (TRL's names).
+    macro_rules! packed {
+        ($out:expr) => {{
+            let out = $out;
+            let m = &out.metrics;
+            let metrics = pack(
+                &out.loss,
+                [
+                    &m.rewards_chosen,
+                    &m.rewards_rejected,
+                    &m.rewards_margins,
+                    &m.rewards_accuracies,
+                ],
+            );
+            (out.loss, metrics, out.non_finite)
+        }};
+    }
     Ok(match loss {
         LossFn::Dpo(l) => {
             let batch = match reference {
@@ -465,45 +482,15 @@ fn evaluate_loss<Bk: Backend>(
                 }
             };
             let out = PreferenceLoss::forward(l, batch)?;
-            let m = &out.metrics;
-            let metrics = pack(
-                &out.loss,
-                [
-                    &m.rewards_chosen,
-                    &m.rewards_rejected,
-                    &m.rewards_margins,
-                    &m.rewards_accuracies,
-                ],
-            );
-            (out.loss, metrics, out.non_finite)
+            packed!(out)
         }
         LossFn::Simpo(l) => {
             let out = PreferenceLoss::forward(l, policy.simpo())?;
-            let m = &out.metrics;
-            let metrics = pack(
-                &out.loss,
-                [
-                    &m.rewards_chosen,
-                    &m.rewards_rejected,
-                    &m.rewards_margins,
-                    &m.rewards_accuracies,
-                ],
-            );
-            (out.loss, metrics, out.non_finite)
+            packed!(out)
         }
         LossFn::Orpo(l) => {
             let out = PreferenceLoss::forward(l, policy.orpo())?;
-            let m = &out.metrics;
-            let metrics = pack(
-                &out.loss,
-                [
-                    &m.rewards_chosen,
-                    &m.rewards_rejected,
-                    &m.rewards_margins,
-                    &m.rewards_accuracies,
-                ],
-            );
-            (out.loss, metrics, out.non_finite)
+            packed!(out)
         }
     })
 }
