@@ -66,3 +66,19 @@ pub enum SamplerError {
 
 /// `Result` with [`SamplerError`].
 pub type SamplerResult<T> = std::result::Result<T, SamplerError>;
+
+/// `Err(ShapeMismatch)` unless `actual == expected`: the one shape check of the crate.
+pub(crate) fn check_shape(
+    what: &'static str,
+    actual: &[usize],
+    expected: &[usize],
+) -> SamplerResult<()> {
+    if actual != expected {
+        return Err(SamplerError::ShapeMismatch {
+            what,
+            actual: actual.to_vec(),
+            expected: expected.to_vec(),
+        });
+    }
+    Ok(())
+}

@@ -34,7 +34,7 @@
 //! `training/loss.py:100-175`, `training/networks.py:662-716`, `generate.py:28-75, 208-231, 288`.
 //! Equation numbers of the paper were not checked against the PDF here, so sections are cited.
 
-use crate::error::{SamplerError, SamplerResult};
+use crate::error::{check_shape, SamplerError, SamplerResult};
 use crate::prediction::PredictionType;
 use crate::solvers::{EdmConfig, HeunEdm, Prior};
 use burn::config::Config;
@@ -716,17 +716,6 @@ fn gammas(n: usize, aug_dim: usize) -> SamplerResult<(Gamma<f64>, Gamma<f64>)> {
             .map_err(|e| SamplerError::InvalidConfig(format!("Gamma({k}/2, 1): {e}")))
     };
     Ok((g(n)?, g(aug_dim)?))
-}
-
-fn check_shape(what: &'static str, actual: &[usize], expected: &[usize]) -> SamplerResult<()> {
-    if actual != expected {
-        return Err(SamplerError::ShapeMismatch {
-            what,
-            actual: actual.to_vec(),
-            expected: expected.to_vec(),
-        });
-    }
-    Ok(())
 }
 
 fn check_sigmas(sigmas: &[f64]) -> SamplerResult<()> {

@@ -1,6 +1,6 @@
 //! A solver's time grid: its points, what their times mean, and forward noising on it.
 
-use crate::error::{SamplerError, SamplerResult};
+use crate::error::{check_shape, SamplerError, SamplerResult};
 use burn::tensor::{backend::Backend, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
@@ -204,7 +204,7 @@ impl TimeGrid {
         noise: Tensor<B, D>,
         k: usize,
     ) -> SamplerResult<Tensor<B, D>> {
-        same_shape("noise", &noise.dims(), &original.dims())?;
+        check_shape("noise", &noise.dims(), &original.dims())?;
         let p = self.point(k).ok_or(SamplerError::PastEnd {
             index: k,
             len: self.len(),
@@ -254,8 +254,8 @@ pub fn add_noise_per_row<B: Backend, const D: usize>(
     points: &[GridPoint],
 ) -> SamplerResult<Tensor<B, D>> {
     let dims = original.dims();
-    same_shape("noise", &noise.dims(), &dims)?;
-    same_shape("points (one per batch row)", &[points.len()], &[dims[0]])?;
+    check_shape("noise", &noise.dims(), &dims)?;
+    check_shape("points (one per batch row)", &[points.len()], &[dims[0]])?;
     let device = original.device();
     let mut shape = [1usize; D];
     shape[0] = dims[0];
@@ -266,17 +266,6 @@ pub fn add_noise_per_row<B: Backend, const D: usize>(
     let alpha = column(|p| p.alpha);
     let sigma = column(|p| p.sigma);
     Ok(original * alpha + noise * sigma)
-}
-
-fn same_shape(what: &'static str, actual: &[usize], expected: &[usize]) -> SamplerResult<()> {
-    if actual != expected {
-        return Err(SamplerError::ShapeMismatch {
-            what,
-            actual: actual.to_vec(),
-            expected: expected.to_vec(),
-        });
-    }
-    Ok(())
 }
 
 #[cfg(test)]

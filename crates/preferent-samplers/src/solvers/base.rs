@@ -12,6 +12,7 @@
 //! - the step position, bounds and shape checks, noise drawing, `set_begin_index` and forward
 //!   noising are written once, in [`Sampler`] and [`TimeGrid`], not in every solver.
 
+pub(crate) use crate::error::check_shape;
 use crate::error::{SamplerError, SamplerResult};
 use crate::schedule::{GridPoint, TimeGrid};
 use burn::tensor::{backend::Backend, Bool, Distribution, ElementConversion, Shape, Tensor};
@@ -815,21 +816,6 @@ impl<B: Backend> FiniteGuard<B> {
 fn read_flag<B: Backend>(flag: Tensor<B, 1, Bool>) -> bool {
     // Through an integer: backends store booleans differently (wgpu as u32).
     flag.int().into_scalar().elem::<i64>() != 0
-}
-
-pub(crate) fn check_shape(
-    what: &'static str,
-    actual: &[usize],
-    expected: &[usize],
-) -> SamplerResult<()> {
-    if actual != expected {
-        return Err(SamplerError::ShapeMismatch {
-            what,
-            actual: actual.to_vec(),
-            expected: expected.to_vec(),
-        });
-    }
-    Ok(())
 }
 
 /// The noise a stochastic step needs: `noise` if given (shape-checked), else a fresh draw.
