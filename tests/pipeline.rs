@@ -126,3 +126,14 @@ fn jsonl_to_an_optimiser_step_through_every_loss() {
         "DPO loss did not decrease: {first:?} → {last}"
     );
 }
+
+/// Prints the lane (and, on wgpu, the adapters): CI runs this first in the Wgpu lane, so its log
+/// shows where the representative subset ran.
+#[test]
+fn lane_report() {
+    let lines = preferent_testkit::lane_report_lines();
+    assert!(lines[0].starts_with("preferent test lane: "));
+    for line in lines {
+        println!("{line}");
+    }
+}

@@ -55,6 +55,24 @@ pub fn lane_name() -> &'static str {
     }
 }
 
+/// The lines CI prints to show where a test binary ran: the lane, then (on the wgpu lane) every
+/// adapter wgpu can see.
+///
+/// # Panics
+/// On the wgpu lane, when wgpu finds no adapter (the lane would otherwise fail later, less
+/// clearly).
+pub fn lane_report_lines() -> Vec<String> {
+    #[allow(unused_mut)]
+    let mut lines = vec![format!("preferent test lane: {}", lane_name())];
+    #[cfg(all(feature = "wgpu", not(feature = "cuda")))]
+    {
+        let adapters = wgpu_adapters();
+        assert!(!adapters.is_empty(), "the wgpu lane found no adapter");
+        lines.extend(adapters.into_iter().map(|a| format!("wgpu adapter: {a}")));
+    }
+    lines
+}
+
 /// The adapters wgpu can see, as `name (device type, backend, driver)`, on the wgpu lane.
 ///
 /// burn-wgpu picks among these (the default device prefers a discrete GPU, then integrated, then
@@ -177,14 +195,8 @@ mod tests {
     /// Prints the lane (and, on wgpu, the adapters) so the CI log shows where the suite ran.
     #[test]
     fn lane_report() {
-        println!("preferent test lane: {}", lane_name());
-        #[cfg(all(feature = "wgpu", not(feature = "cuda")))]
-        {
-            let adapters = wgpu_adapters();
-            for a in &adapters {
-                println!("wgpu adapter: {a}");
-            }
-            assert!(!adapters.is_empty(), "the wgpu lane found no adapter");
+        for line in lane_report_lines() {
+            println!("{line}");
         }
         let expected = if cfg!(feature = "cuda") {
             "cuda"
