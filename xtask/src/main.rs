@@ -11,6 +11,8 @@
 //!   `cargo run --release -p xtask -- compare all`.
 //! - `cargo xtask train --data FILE.jsonl --loss sigmoid --beta 0.1 …`: preference training of a
 //!   byte LM (TRL `DPOConfig` flags), writing a run folder.
+//! - `cargo xtask rl stock-cvar [--out target/rl]`: the RL crate's experiments (CSV, labelled
+//!   SVG plots, a Markdown section).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -21,6 +23,7 @@ mod compare;
 mod convergence;
 mod demo;
 mod plot;
+mod rl;
 mod train;
 mod validate;
 
@@ -74,6 +77,8 @@ enum Command {
     },
     /// Preference-train a byte LM on a JSONL file of pairs (TRL `DPOConfig` flags).
     Train(Box<train::TrainArgs>),
+    /// Run an RL experiment (`stock-cvar`).
+    Rl(rl::RlArgs),
     /// Check that a demo report contains every expected section.
     CheckReport {
         /// Report to check.
@@ -100,6 +105,7 @@ fn main() -> ExitCode {
         Command::Compare { which, quick } => compare::run(&which, quick),
         Command::SamplerConvergence { out } => convergence::run(&out),
         Command::Train(args) => train::run(&args),
+        Command::Rl(args) => rl::run(&args),
         Command::CheckReport { path } => std::fs::read_to_string(&path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))
             .and_then(|text| demo::report::check_sections(&text))

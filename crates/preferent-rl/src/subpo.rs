@@ -11,9 +11,12 @@
 //! L   = −mean_b Σ_i m_i · log π_i · stopgrad(G_i − b_i)  (surrogate whose gradient is −∇J)
 //! ```
 //!
-//! The reference code (`manish-pra/non-additive-RL/main.py`) weights step `h` by the *cumulative*
-//! `F(τ_{0:h+1})` because its per-step difference line is commented out; this module implements
-//! the paper's gain-to-go form above, a deliberate and documented deviation.
+//! The reference code (`manish-pra/non-additive-RL/main.py`, lines 186–214) weights step `h` by
+//! the *cumulative* `F(τ_{0:h+1}) = Σ_{j ≤ h} Δ_j` because its per-step difference line is
+//! commented out. Since `F(τ_{0:h})` depends only on the history before action `h`, that
+//! weighting is the immediate-gain (myopic) gradient plus a zero-mean term that adds variance.
+//! Both are here ([`SubpoWeighting`]): the paper's gain-to-go is the default,
+//! [`SubpoWeighting::CumulativeToDate`] reproduces the official code.
 //!
 //! # References
 //! Prajapat, Mutný, Zeilinger, Krause, "Submodular Reinforcement Learning", arXiv 2307.13372,
@@ -25,7 +28,7 @@ use preferent_losses::base::PreferenceLoss;
 use preferent_losses::output::{FiniteWatch, LossOutput};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{LossError, RlError};
+use crate::error::LossError;
 
 /// The baseline `b_i` subtracted from the gain-to-go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,12 +40,24 @@ pub enum SubpoBaseline {
     BatchMean,
 }
 
+/// Which per-step weight multiplies `log π(a_i | s_i, i)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SubpoWeighting {
+    /// `G_i = Σ_{j ≥ i} Δ_j`: the marginal gains still to come (the paper's estimator).
+    RewardToGo,
+    /// `F(τ_{0:i+1}) = Σ_{j ≤ i} Δ_j`: the value of the visited set so far (the official code).
+    CumulativeToDate,
+}
+
 /// Options of [`subpo_policy_gradient_loss`].
 #[derive(Config, Debug)]
 pub struct SubpoConfig {
     /// Baseline subtracted from the gain-to-go. Default: [`SubpoBaseline::BatchMean`].
     #[config(default = "SubpoBaseline::BatchMean")]
     pub baseline: SubpoBaseline,
+    /// The per-step weight. Default: [`SubpoWeighting::RewardToGo`] (the paper).
+    #[config(default = "SubpoWeighting::RewardToGo")]
+    pub weighting: SubpoWeighting,
     /// Divide gains by this constant before use. The reference code divides by
     /// `MAX_Ret = 2(H+1)`; default 1 (no scaling).
     #[config(default = 1.0)]
@@ -77,7 +92,7 @@ preferent_losses::scalar_metrics! {
     pub struct SubpoMetrics => SubpoMetricsHost {
         /// Mean over trajectories of the total (scaled) gain `Σ_i m_i Δ_i = F(τ) − F(∅)`.
         mean_return: "mean_return",
-        /// Mean (scaled) gain-to-go over valid steps.
+        /// Mean (scaled) per-step weight over valid steps (the gain-to-go by default).
         mean_gain_to_go: "mean_gain_to_go",
     }
 }
@@ -111,7 +126,7 @@ impl<B: Backend> PreferenceLoss<B> for SubpoLoss {
 /// # Errors
 /// [`LossError::OutOfDomain`] (requirement "finite") when `F` returns NaN or ±∞ on some prefix;
 /// the index is the prefix length (0 = the empty prefix).
-pub fn marginal_gains<S>(trajectory: &[S], f: impl Fn(&[S]) -> f64) -> Result<Vec<f64>, RlError> {
+pub fn marginal_gains<S>(trajectory: &[S], f: impl Fn(&[S]) -> f64) -> Result<Vec<f64>, LossError> {
     let non_finite = |index: usize| LossError::OutOfDomain {
         name: "F(prefix)",
         index,
@@ -152,7 +167,7 @@ pub fn subpo_policy_gradient_loss<B: Backend>(
     gains: Tensor<B, 2>,
     mask: Tensor<B, 2>,
     config: &SubpoConfig,
-) -> Result<Tensor<B, 1>, RlError> {
+) -> Result<Tensor<B, 1>, LossError> {
     Ok(config
         .init()?
         .forward(SubpoBatch {
@@ -175,7 +190,7 @@ fn subpo_forward<B: Backend>(
     let dims = log_probs.dims();
     for (name, t) in [("gains", &gains), ("mask", &mask)] {
         if t.dims() != dims {
-            return Err(RlError::ShapeMismatch {
+            return Err(LossError::ShapeMismatch {
                 name,
                 actual: t.dims().to_vec(),
                 expected: dims.to_vec(),
@@ -184,7 +199,7 @@ fn subpo_forward<B: Backend>(
     }
     let [batch, horizon] = dims;
     if batch * horizon == 0 {
-        return Err(RlError::EmptyBatch { name: "log_probs" });
+        return Err(LossError::EmptyBatch { name: "log_probs" });
     }
     let watch = FiniteWatch::new()
         .watch(&log_probs)
@@ -194,8 +209,12 @@ fn subpo_forward<B: Backend>(
         .div_scalar(config.gain_scale)
         .detach();
     let mean_return = gains.clone().sum().div_scalar(batch as f64);
-    // Gain-to-go: reverse cumulative sum along the step axis.
-    let to_go = gains.flip([1]).cumsum(1).flip([1]);
+    let to_go = match config.weighting {
+        // Gain-to-go: reverse cumulative sum along the step axis.
+        SubpoWeighting::RewardToGo => gains.flip([1]).cumsum(1).flip([1]),
+        // F of the prefix up to and including step i.
+        SubpoWeighting::CumulativeToDate => gains.cumsum(1),
+    };
     let to_go_mean = to_go_valid(&to_go, &mask);
     let weights = match config.baseline {
         SubpoBaseline::None => to_go,
@@ -253,7 +272,7 @@ mod tests {
         .unwrap_err();
         assert!(matches!(
             err,
-            RlError::OutOfDomain {
+            LossError::OutOfDomain {
                 name: "F(prefix)",
                 index: 2,
                 ..
@@ -265,7 +284,7 @@ mod tests {
             |s: &[i32]| if s.is_empty() { f64::INFINITY } else { 0.0 },
         )
         .unwrap_err();
-        assert!(matches!(err, RlError::OutOfDomain { index: 0, .. }));
+        assert!(matches!(err, LossError::OutOfDomain { index: 0, .. }));
         assert!(matches!(
             SubpoConfig::new().with_gain_scale(0.0).init(),
             Err(LossError::InvalidParameter {
@@ -331,6 +350,27 @@ mod tests {
     }
 
     #[test]
+    fn cumulative_to_date_weighting_is_the_official_codes() {
+        // Weights F(τ_{0:i+1}) = cumsum(m·Δ): [[3,4,4],[2,4,4]]; batch-mean baseline per step:
+        // [2.5, 4, 4] -> centred [[0.5,0,0],[-0.5,0,0]]; loss = −(−0.5·0.5 + (−2)·(−0.5))/2.
+        let d = device();
+        let t = |v: &[f64]| tensor::<TestBackend, 2>(v, [2, 3], &d);
+        let cfg = SubpoConfig::new().with_weighting(SubpoWeighting::CumulativeToDate);
+        let loss = subpo_policy_gradient_loss(t(&LP), t(&GAINS), t(&MASK), &cfg).unwrap();
+        assert_close(
+            &to_vec(loss),
+            &[-(-0.5 * 0.5 + -2.0 * -0.5) / 2.0],
+            1e-6,
+            1e-7,
+        );
+        // Without a baseline: −Σ m·logπ·F / 2.
+        let cfg = cfg.with_baseline(SubpoBaseline::None);
+        let loss = subpo_policy_gradient_loss(t(&LP), t(&GAINS), t(&MASK), &cfg).unwrap();
+        let want = -(-0.5 * 3.0 - 1.2 * 4.0 - 0.3 * 4.0 - 2.0 * 2.0 - 0.7 * 4.0) / 2.0;
+        assert_close(&to_vec(loss), &[want], 1e-6, 1e-7);
+    }
+
+    #[test]
     fn gradient_matches_finite_difference() {
         let d = device();
         let lp = tensor::<TestAutodiffBackend, 2>(&LP, [2, 3], &d).require_grad();
@@ -349,9 +389,12 @@ mod tests {
         let b = tensor::<TestBackend, 2>(&LP, [3, 2], &d);
         let err =
             subpo_policy_gradient_loss(a.clone(), b, a.clone(), &SubpoConfig::new()).unwrap_err();
-        assert!(matches!(err, RlError::ShapeMismatch { name: "gains", .. }));
+        assert!(matches!(
+            err,
+            LossError::ShapeMismatch { name: "gains", .. }
+        ));
         let e = || tensor::<TestBackend, 2>(&[], [0, 3], &d);
         let err = subpo_policy_gradient_loss(e(), e(), e(), &SubpoConfig::new()).unwrap_err();
-        assert_eq!(err, RlError::EmptyBatch { name: "log_probs" });
+        assert_eq!(err, LossError::EmptyBatch { name: "log_probs" });
     }
 }
