@@ -419,6 +419,15 @@ enum CoverMethod {
 }
 
 impl CoverMethod {
+    /// CSV identifier (no commas).
+    fn id(self) -> &'static str {
+        match self {
+            CoverMethod::SubpoRewardToGo => "subpo_gain_to_go",
+            CoverMethod::SubpoCumulative => "subpo_cumulative_to_date",
+            CoverMethod::Modular => "modular_srl",
+        }
+    }
+
     fn name(self) -> &'static str {
         match self {
             CoverMethod::SubpoRewardToGo => "SubPO, gain-to-go (paper)",
@@ -533,18 +542,14 @@ fn subpo_coverage(args: &RlArgs) -> Result<(), String> {
         for seed in 0..args.seeds {
             let (curve, finals) = train_cover(m, seed)?;
             for (ep, v) in curve.iter().enumerate() {
-                let _ = writeln!(csv, "{},{seed},{ep},{v:.6}", m.name());
+                let _ = writeln!(csv, "{},{seed},{ep},{v:.6}", m.id());
                 mean_curve[ep] += v / args.seeds as f64;
             }
             let mut sorted = finals.clone();
             sorted.sort_by(f64::total_cmp);
             let mean = finals.iter().sum::<f64>() / finals.len() as f64;
             let (median, min) = (sorted[sorted.len() / 2], sorted[0]);
-            let _ = writeln!(
-                eval_csv,
-                "{},{seed},{mean:.6},{median:.6},{min:.6}",
-                m.name()
-            );
+            let _ = writeln!(eval_csv, "{},{seed},{mean:.6},{median:.6},{min:.6}", m.id());
             per_seed.push((mean, median, min));
         }
         curves.push(

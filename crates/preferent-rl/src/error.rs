@@ -111,3 +111,17 @@ pub enum RlError {
         horizon: usize,
     },
 }
+
+impl RlError {
+    /// `Ok` when `value < bound`, else [`RlError::IndexOutOfRange`] naming `name`.
+    ///
+    /// # Errors
+    /// [`RlError::IndexOutOfRange`].
+    pub fn check_index(name: &'static str, value: usize, bound: usize) -> Result<(), RlError> {
+        if value < bound {
+            Ok(())
+        } else {
+            Err(RlError::IndexOutOfRange { name, value, bound })
+        }
+    }
+}

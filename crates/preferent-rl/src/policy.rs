@@ -99,15 +99,8 @@ impl<B: Backend> TabularPolicy<B> {
         }
         let mut index = Vec::with_capacity(states.len());
         for (i, (&s, &a)) in states.iter().zip(actions).enumerate() {
-            for (name, v, bound) in [("state", s, s_n), ("action", a, a_n)] {
-                if v >= bound {
-                    return Err(RlError::IndexOutOfRange {
-                        name,
-                        value: v,
-                        bound,
-                    });
-                }
-            }
+            RlError::check_index("state", s, s_n)?;
+            RlError::check_index("action", a, a_n)?;
             index.push((((i % h) * s_n + s) * a_n + a) as i64);
         }
         let device = self.logits.val().device();
@@ -137,20 +130,8 @@ impl HostPolicy {
     /// # Errors
     /// [`RlError::IndexOutOfRange`] for `t ≥ H` or `s ≥ S`.
     pub fn probs(&self, t: usize, s: usize) -> Result<&[f64], RlError> {
-        if t >= self.horizon {
-            return Err(RlError::IndexOutOfRange {
-                name: "t",
-                value: t,
-                bound: self.horizon,
-            });
-        }
-        if s >= self.states {
-            return Err(RlError::IndexOutOfRange {
-                name: "state",
-                value: s,
-                bound: self.states,
-            });
-        }
+        RlError::check_index("t", t, self.horizon)?;
+        RlError::check_index("state", s, self.states)?;
         Ok(self.row(t, s))
     }
 

@@ -33,6 +33,8 @@ use preferent_losses::base::PreferenceLoss;
 use preferent_losses::output::{FiniteWatch, LossOutput};
 use preferent_losses::LossError;
 
+use crate::returns::check_same;
+
 /// Options of [`PpoLoss`] (TRL `PPOConfig` names).
 #[derive(Config, Debug)]
 pub struct PpoConfig {
@@ -169,13 +171,7 @@ fn ppo_forward<B: Backend>(
         ("policy_mask", &policy_mask),
         ("value_mask", &value_mask),
     ] {
-        if t.dims() != dims {
-            return Err(LossError::ShapeMismatch {
-                name,
-                actual: t.dims().to_vec(),
-                expected: dims.to_vec(),
-            });
-        }
+        check_same(name, t, dims)?;
     }
     if dims[0] * dims[1] == 0 {
         return Err(LossError::EmptyBatch { name: "log_probs" });
@@ -238,13 +234,7 @@ pub fn rlhf_rewards<B: Backend>(
 ) -> Result<Tensor<B, 2>, LossError> {
     let dims = log_probs.dims();
     for (name, t) in [("ref_log_probs", &ref_log_probs), ("mask", &mask)] {
-        if t.dims() != dims {
-            return Err(LossError::ShapeMismatch {
-                name,
-                actual: t.dims().to_vec(),
-                expected: dims.to_vec(),
-            });
-        }
+        check_same(name, t, dims)?;
     }
     if scores.dims() != [dims[0]] {
         return Err(LossError::ShapeMismatch {

@@ -34,7 +34,8 @@ pub struct Advantages<B: Backend> {
     pub returns: Tensor<B, 2>,
 }
 
-fn check_same(
+/// `Ok` when `t` has shape `dims`, else [`LossError::ShapeMismatch`] naming `name`.
+pub(crate) fn check_same(
     name: &'static str,
     t: &Tensor<impl Backend, 2>,
     dims: [usize; 2],

@@ -304,21 +304,8 @@ impl StockPolicy {
     }
 
     fn check(&self, t: usize, s: usize, last: usize) -> Result<(), RlError> {
-        if t > last {
-            return Err(RlError::IndexOutOfRange {
-                name: "t",
-                value: t,
-                bound: last + 1,
-            });
-        }
-        if s >= self.n_states {
-            return Err(RlError::IndexOutOfRange {
-                name: "state",
-                value: s,
-                bound: self.n_states,
-            });
-        }
-        Ok(())
+        RlError::check_index("t", t, last + 1)?;
+        RlError::check_index("state", s, self.n_states)
     }
 
     fn outside(&self, t: usize, c: f64) -> RlError {
@@ -620,14 +607,7 @@ where
         for (&(s, bits), &p) in &law {
             let c = f64::from_bits(bits);
             let a = policy(t, s, c)?;
-            if a >= mdp.n_actions() {
-                return Err(RlError::BadAction {
-                    t,
-                    state: s,
-                    action: a,
-                    n_actions: mdp.n_actions(),
-                });
-            }
+            mdp.check_action(t, s, a)?;
             for o in mdp.outcomes(s, a) {
                 if o.prob > 0.0 {
                     let c_next = (c + o.reward) / gamma;
@@ -670,14 +650,7 @@ where
         let (mut s, mut c, mut g, mut disc) = (mdp.sample_initial(rng), c0, 0.0, 1.0);
         for t in 0..horizon {
             let a = policy(t, s, c)?;
-            if a >= mdp.n_actions() {
-                return Err(RlError::BadAction {
-                    t,
-                    state: s,
-                    action: a,
-                    n_actions: mdp.n_actions(),
-                });
-            }
+            mdp.check_action(t, s, a)?;
             let o = mdp.sample_outcome(s, a, rng);
             g += disc * o.reward;
             disc *= gamma;

@@ -206,11 +206,20 @@ impl TabularMdp {
     /// # Errors
     /// [`RlError::IndexOutOfRange`].
     pub fn check_state(&self, s: usize) -> Result<(), RlError> {
-        if s >= self.n_states {
-            return Err(RlError::IndexOutOfRange {
-                name: "state",
-                value: s,
-                bound: self.n_states,
+        RlError::check_index("state", s, self.n_states)
+    }
+
+    /// Checks an action a policy chose at step `t` in state `s`.
+    ///
+    /// # Errors
+    /// [`RlError::BadAction`].
+    pub fn check_action(&self, t: usize, s: usize, a: usize) -> Result<(), RlError> {
+        if a >= self.n_actions {
+            return Err(RlError::BadAction {
+                t,
+                state: s,
+                action: a,
+                n_actions: self.n_actions,
             });
         }
         Ok(())
@@ -306,14 +315,7 @@ impl Environment for TabularEnv<'_> {
                 horizon: self.horizon,
             });
         }
-        if action >= self.mdp.n_actions() {
-            return Err(RlError::BadAction {
-                t: self.t,
-                state: self.state,
-                action,
-                n_actions: self.mdp.n_actions(),
-            });
-        }
+        self.mdp.check_action(self.t, self.state, action)?;
         let o = self.mdp.sample_outcome(self.state, action, rng);
         self.state = o.next;
         self.t += 1;
